@@ -1,0 +1,92 @@
+// RpcServer: accepts TCP connections and dispatches request frames to registered handlers.
+//
+// Each connection reads frames in order and runs every request as its own coroutine on the
+// connection's strand, so many requests of one connection can be in flight. Replies go out through
+// a per-connection write queue, header + body + payload in one gathered write: the payload is sent
+// from the handler's memory (for the storage server: the buffer the SSD read filled), never copied.
+//
+// A frame that is malformed, too large or of another protocol version closes its connection with a
+// logged reason. Thread-safe: Register() before Listen(); everything else from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "zcfs/common/address.h"
+#include "zcfs/common/aligned_buffer.h"
+#include "zcfs/common/status.h"
+#include "zcfs/proto/asio.h"
+#include "zcfs/proto/frame.h"
+
+namespace zcfs {
+
+struct RpcRequest {
+  uint16_t method = 0;
+  std::string body;
+  // The request payload, received straight into block-aligned memory at `payload_offset`.
+  AlignedBuffer payload_buffer;
+  size_t payload_offset = 0;
+  uint64_t payload_len = 0;
+  std::string peer;
+
+  std::span<std::byte> payload() { return {payload_buffer.data() + payload_offset, payload_len}; }
+};
+
+struct RpcReply {
+  Status status;
+  std::string body;                        // the reply message (ignored unless status is ok)
+  std::vector<asio::const_buffer> payload;  // sent after the body, from this memory, without a copy
+  std::shared_ptr<void> keepalive;          // keeps the memory behind `payload` alive until it is sent
+
+  static RpcReply FromStatus(Status s) {
+    RpcReply r;
+    r.status = std::move(s);
+    return r;
+  }
+};
+
+using RpcHandler = std::function<Task<RpcReply>(RpcRequest&)>;
+// Where a request's payload starts inside its receive buffer, given the method and the body. Lets the
+// storage server receive a write at the in-block offset it will be written at, so no copy is needed.
+using PayloadOffsetFn = std::function<size_t(uint16_t method, std::string_view body)>;
+
+class ServerConnection;
+
+class RpcServer {
+ public:
+  explicit RpcServer(asio::io_context& io, FrameLimits limits = {});
+  ~RpcServer();
+
+  void Register(uint16_t method, RpcHandler handler);
+  void SetPayloadOffset(PayloadOffsetFn fn) { payload_offset_ = std::move(fn); }
+
+  // Binds and starts accepting. Port 0 picks a free port; the bound endpoint is returned.
+  Result<tcp::endpoint> Listen(const HostPort& address);
+  // Stops accepting and closes every connection. Idempotent.
+  void Stop();
+
+  size_t connection_count() const;
+
+ private:
+  friend class ServerConnection;
+  Task<> AcceptLoop();
+  void Forget(ServerConnection* conn);
+
+  asio::io_context& io_;
+  FrameLimits limits_;
+  std::map<uint16_t, RpcHandler> handlers_;
+  PayloadOffsetFn payload_offset_;
+  tcp::acceptor acceptor_;
+  mutable std::mutex mutex_;
+  std::set<std::shared_ptr<ServerConnection>> connections_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace zcfs

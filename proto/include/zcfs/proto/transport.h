@@ -1,0 +1,42 @@
+// Transport: how a client reaches servers and lets them place bytes in its memory.
+//
+//   - RegisterMemory() makes a range of the caller's memory a region that replies may land in
+//     (TCP: a bounds-checked table entry; RDMA: an ibv_mr whose rkey the server writes through).
+//   - Resolve() turns (region, offset, length), the form a request names a destination in, back into
+//     local memory, refusing anything outside the region.
+//   - Channel() returns a connected RPC channel to a peer, reused across calls.
+//
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "zcfs/common/status.h"
+#include "zcfs/proto/asio.h"
+#include "zcfs/proto/rpc_channel.h"
+
+namespace zcfs {
+
+struct RegionHandle {
+  uint64_t id = 0;
+  std::byte* addr = nullptr;
+  size_t length = 0;
+  uint32_t rkey = 0;  // RDMA remote key; 0 on TCP
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual std::string_view name() const = 0;
+  virtual Result<RegionHandle> RegisterMemory(void* addr, size_t length) = 0;
+  virtual Status DeregisterMemory(uint64_t region_id) = 0;
+  virtual Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const = 0;
+  virtual Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) = 0;
+};
+
+}  // namespace zcfs

@@ -1,0 +1,178 @@
+#include "zcfs/proto/rpc_server.h"
+
+#include "zcfs/common/logging.h"
+#include "zcfs/proto/frame_writer.h"
+
+namespace zcfs {
+
+// One accepted connection. Lives on its own strand; owned by the server's connection set and by
+// its running coroutines. Not thread-safe: all members are used only on the strand.
+class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
+ public:
+  ServerConnection(RpcServer& server, tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), writer_(socket_) {
+    boost::system::error_code ec;
+    auto remote = socket_.remote_endpoint(ec);
+    peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
+    socket_.set_option(tcp::no_delay(true), ec);
+  }
+
+  void Start() { asio::co_spawn(socket_.get_executor(), ReadLoop(shared_from_this()), asio::detached); }
+
+  void Close() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ec;
+      self->socket_.close(ec);
+    });
+  }
+
+ private:
+  Task<> ReadLoop(std::shared_ptr<ServerConnection> self) {
+    Status why = co_await ReadFrames();
+    if (!why.ok()) LOG_WARN << "closing connection from " << peer_ << ": " << why.ToString();
+    boost::system::error_code ec;
+    socket_.close(ec);
+    server_.Forget(this);
+  }
+
+  // Reads request frames until the peer goes away (ok) or breaks the protocol (the reason).
+  Task<Status> ReadFrames() {
+    for (;;) {
+      FrameHeaderBytes raw;
+      boost::system::error_code ec;
+      co_await asio::async_read(socket_, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec == asio::error::eof || ec == asio::error::operation_aborted
+                            ? Status::Ok()
+                            : Error(Code::kUnavailable, "read: " + ec.message());
+      auto header = decode_frame_header(raw, server_.limits_);
+      if (!header.ok()) co_return header.status();
+      if (header->is_response()) co_return Error(Code::kProtocolError, "reply frame sent to a server");
+
+      RpcRequest request;
+      request.method = header->method;
+      request.peer = peer_;
+      request.body.resize(header->body_len);
+      co_await asio::async_read(socket_, asio::buffer(request.body), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return Error(Code::kUnavailable, "read body: " + ec.message());
+      if (header->payload_len > 0) {
+        size_t offset = server_.payload_offset_ ? server_.payload_offset_(request.method, request.body) % kBlockSize : 0;
+        request.payload_buffer = AlignedBuffer(offset + header->payload_len, AlignedBuffer::Init::kUninitialized);
+        request.payload_offset = offset;
+        request.payload_len = header->payload_len;
+        co_await asio::async_read(socket_, asio::buffer(request.payload().data(), request.payload_len),
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return Error(Code::kUnavailable, "read payload: " + ec.message());
+      }
+      asio::co_spawn(socket_.get_executor(), Handle(shared_from_this(), std::move(request), header->request_id),
+                     asio::detached);
+    }
+  }
+
+  Task<> Handle(std::shared_ptr<ServerConnection> self, RpcRequest request, uint64_t request_id) {
+    RpcReply reply;
+    auto it = server_.handlers_.find(request.method);
+    if (it == server_.handlers_.end()) {
+      reply.status = Error(Code::kNotSupported, "unknown method " + std::to_string(request.method));
+    } else {
+      try {
+        reply = co_await it->second(request);
+      } catch (const std::exception& e) {  // a handler must not take the server down
+        reply = RpcReply::FromStatus(Error(Code::kInternal, std::string("handler failed: ") + e.what()));
+      }
+    }
+    OutgoingFrame frame;
+    frame.header.flags = kFlagResponse;
+    frame.header.method = request.method;
+    frame.header.request_id = request_id;
+    frame.header.status = static_cast<uint16_t>(reply.status.code());
+    if (reply.status.ok()) {
+      frame.body = std::move(reply.body);
+      frame.payload = std::move(reply.payload);
+      frame.keepalive = std::move(reply.keepalive);
+    } else {
+      frame.body = reply.status.message();
+    }
+    writer_.Send(std::move(frame), self, [this, self](const boost::system::error_code& ec) {
+      LOG_INFO << "reply to " << peer_ << " failed: " << ec.message();
+      boost::system::error_code ignored;
+      socket_.close(ignored);
+    });
+  }
+
+  RpcServer& server_;
+  tcp::socket socket_;
+  FrameWriter writer_;
+  std::string peer_;
+};
+
+RpcServer::RpcServer(asio::io_context& io, FrameLimits limits)
+    : io_(io), limits_(limits), acceptor_(asio::make_strand(io)) {}
+
+RpcServer::~RpcServer() {
+  Stop();
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+void RpcServer::Register(uint16_t method, RpcHandler handler) { handlers_[method] = std::move(handler); }
+
+Result<tcp::endpoint> RpcServer::Listen(const HostPort& address) {
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(address.host == "localhost" ? "127.0.0.1" : address.host, ec);
+  if (ec) return Error(Code::kInvalidArgument, "bad listen address '" + address.host + "': " + ec.message());
+  tcp::endpoint endpoint(ip, address.port);
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error(Code::kUnavailable, "listen on " + address.ToString() + ": " + ec.message());
+  auto bound = acceptor_.local_endpoint(ec);
+  asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), asio::detached);
+  return bound;
+}
+
+Task<> RpcServer::AcceptLoop() {
+  while (!stopped_) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopped_) break;
+      LOG_WARN << "accept failed: " << ec.message();
+      continue;
+    }
+    auto conn = std::make_shared<ServerConnection>(*this, std::move(socket));
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) break;
+      connections_.insert(conn);
+    }
+    conn->Start();
+  }
+}
+
+void RpcServer::Forget(ServerConnection* conn) {
+  std::lock_guard lock(mutex_);
+  for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+    if (it->get() == conn) {
+      connections_.erase(it);
+      return;
+    }
+  }
+}
+
+void RpcServer::Stop() {
+  if (stopped_.exchange(true)) return;
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+  std::lock_guard lock(mutex_);
+  for (const auto& conn : connections_) conn->Close();
+}
+
+size_t RpcServer::connection_count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+}  // namespace zcfs
