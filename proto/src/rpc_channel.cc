@@ -26,36 +26,37 @@ Task<Result<std::shared_ptr<RpcChannel>>> RpcChannel::Connect(asio::any_io_execu
                                                               std::chrono::milliseconds timeout, FrameLimits limits) {
   auto channel =
       std::shared_ptr<RpcChannel>(new RpcChannel(asio::make_strand(executor), peer.ToString(), limits));
-  Status status = co_await asio::co_spawn(
-      channel->strand_,
-      [channel, peer, timeout]() -> Task<Status> {
-        boost::system::error_code ec;
-        tcp::resolver resolver(channel->strand_);
-        auto endpoints = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
-                                                         asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return Error(Code::kUnavailable, "resolve " + channel->peer_ + ": " + ec.message());
-        // The deadline closes the socket, which aborts the pending connect.
-        // The handler may run after this frame is gone, so it owns what it touches.
-        asio::steady_timer deadline(channel->strand_, timeout);
-        auto timed_out = std::make_shared<bool>(false);
-        deadline.async_wait([channel, timed_out](const boost::system::error_code& wait_ec) {
-          if (wait_ec || channel->open_) return;
-          *timed_out = true;
-          boost::system::error_code ignored;
-          channel->socket_.close(ignored);
-        });
-        co_await asio::async_connect(channel->socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
-        deadline.cancel();
-        if (*timed_out) co_return Error(Code::kTimeout, "connect to " + channel->peer_ + " timed out");
-        if (ec) co_return Error(Code::kUnavailable, "connect to " + channel->peer_ + ": " + ec.message());
-        channel->socket_.set_option(tcp::no_delay(true), ec);
-        channel->open_ = true;
-        asio::co_spawn(channel->strand_, channel->ReadLoop(), asio::detached);
-        co_return Status::Ok();
-      },
-      asio::use_awaitable);
+  Status status =
+      co_await asio::co_spawn(channel->strand_, ConnectOnStrand(channel, std::move(peer), timeout), asio::use_awaitable);
   if (!status.ok()) co_return status;
   co_return channel;
+}
+
+Task<Status> RpcChannel::ConnectOnStrand(std::shared_ptr<RpcChannel> channel, HostPort peer,
+                                         std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(channel->strand_);
+  auto endpoints = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return Error(Code::kUnavailable, "resolve " + channel->peer_ + ": " + ec.message());
+  // The deadline closes the socket, which aborts the pending connect. Its handler may run after this
+  // frame is gone, so it owns what it touches.
+  asio::steady_timer deadline(channel->strand_, timeout);
+  auto timed_out = std::make_shared<bool>(false);
+  deadline.async_wait([channel, timed_out](const boost::system::error_code& wait_ec) {
+    if (wait_ec || channel->open_) return;
+    *timed_out = true;
+    boost::system::error_code ignored;
+    channel->socket_.close(ignored);
+  });
+  co_await asio::async_connect(channel->socket_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  deadline.cancel();
+  if (*timed_out) co_return Error(Code::kTimeout, "connect to " + channel->peer_ + " timed out");
+  if (ec) co_return Error(Code::kUnavailable, "connect to " + channel->peer_ + ": " + ec.message());
+  channel->socket_.set_option(tcp::no_delay(true), ec);
+  channel->open_ = true;
+  asio::co_spawn(channel->strand_, channel->ReadLoop(), asio::detached);
+  co_return Status::Ok();
 }
 
 Task<Result<RpcResponse>> RpcChannel::Call(uint16_t method, std::string body, CallOptions options) {

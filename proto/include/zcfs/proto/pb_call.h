@@ -25,18 +25,29 @@ Task<Result<Reply>> CallPb(RpcChannel& channel, uint16_t method, const Request& 
   co_return reply;
 }
 
+template <typename Request, typename Reply>
+using PbHandler = std::function<Result<Reply>(const Request&)>;
+
+namespace internal {
+// A coroutine function rather than a capturing coroutine lambda: its frame owns the handler copy.
+template <typename Request, typename Reply>
+Task<RpcReply> run_pb_handler(PbHandler<Request, Reply> handler, std::string body) {
+  Request request;
+  Status parsed = ParseMessage(request, body, "request");
+  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
+  Result<Reply> result = handler(request);
+  if (!result.ok()) co_return RpcReply::FromStatus(result.status());
+  RpcReply reply;
+  reply.body = result->SerializeAsString();
+  co_return reply;
+}
+}  // namespace internal
+
 // Registers a synchronous handler: it runs on the connection's strand and must not block for long.
 template <typename Request, typename Reply>
-void RegisterPb(RpcServer& server, uint16_t method, std::function<Result<Reply>(const Request&)> handler) {
-  server.Register(method, [handler = std::move(handler)](RpcRequest& raw) -> Task<RpcReply> {
-    Request request;
-    Status parsed = ParseMessage(request, raw.body, "request");
-    if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-    Result<Reply> result = handler(request);
-    if (!result.ok()) co_return RpcReply::FromStatus(result.status());
-    RpcReply reply;
-    reply.body = result->SerializeAsString();
-    co_return reply;
+void RegisterPb(RpcServer& server, uint16_t method, PbHandler<Request, Reply> handler) {
+  server.Register(method, [handler = std::move(handler)](RpcRequest& raw) {
+    return internal::run_pb_handler<Request, Reply>(handler, std::move(raw.body));
   });
 }
 

@@ -58,6 +58,8 @@ class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
  private:
   struct Pending;
   RpcChannel(Strand strand, std::string peer, FrameLimits limits);
+  static Task<Status> ConnectOnStrand(std::shared_ptr<RpcChannel> channel, HostPort peer,
+                                      std::chrono::milliseconds timeout);
   Task<Result<RpcResponse>> CallOnStrand(uint16_t method, std::string body, CallOptions options);
   Task<> ReadLoop();
   Task<Status> ReadReply(const FrameHeader& header);

@@ -1,0 +1,217 @@
+// Client: the namespace half (meta server calls and path walking). The data half is in data_path.cc.
+#include "zcfs/client/client.h"
+
+#include <unistd.h>
+
+#include "client_impl.h"
+#include "pb_convert.h"
+#include "zcfs/common/copy_counter.h"
+#include "zcfs/proto/methods.h"
+
+namespace zcfs {
+namespace {
+
+Result<FileInfo> attr_of(Result<pb::AttrReply> reply) {
+  if (!reply.ok()) return reply.status();
+  return from_pb(reply->attr());
+}
+
+// Splits "/a//b/c/" into {"a", "b", "c"}.
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  while (!path.empty()) {
+    size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (!part.empty()) parts.emplace_back(part);
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+}  // namespace
+
+ClientImpl::ClientImpl(ClientOptions options)
+    : options_(std::move(options)),
+      io_(options_.io_threads),
+      transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}) {}
+
+ClientImpl::~ClientImpl() {
+  transport_.CloseAll();
+  io_.Stop();
+}
+
+Status ClientImpl::Start() { return run_blocking(io_.executor(), RefreshRouting()); }
+
+pb::Credentials ClientImpl::credentials(const std::optional<Credentials>& caller) const {
+  Credentials who = caller.value_or(options_.cred.value_or(Credentials{::getuid(), ::getgid()}));
+  pb::Credentials cred;
+  cred.set_uid(who.uid);
+  cred.set_gid(who.gid);
+  return cred;
+}
+
+Task<Result<pb::RoutingTable>> ClientImpl::FetchRoutingAsync() {
+  co_return co_await MetaCallAsync<pb::RoutingTable>(method::kGetRouting, pb::GetRoutingRequest());
+}
+
+Task<Status> ClientImpl::RefreshRouting() {
+  auto table = co_await FetchRoutingAsync();
+  if (!table.ok()) co_return table.status();
+  routing_.Update(*table);
+  co_return Status::Ok();
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  auto impl = std::make_unique<ClientImpl>(options);
+  RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+Client::Client(std::unique_ptr<ClientImpl> impl) : impl_(std::move(impl)) {}
+Client::~Client() = default;
+
+Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name) {
+  pb::LookupRequest req;
+  req.set_parent(parent);
+  req.set_name(std::string(name));
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kLookup, req));
+}
+
+Result<FileInfo> Client::GetAttr(uint64_t ino) {
+  pb::GetAttrRequest req;
+  req.set_ino(ino);
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kGetAttr, req));
+}
+
+Result<FileInfo> Client::Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
+                              std::optional<Credentials> cred) {
+  pb::MkdirRequest req;
+  req.set_parent(parent);
+  req.set_name(std::string(name));
+  req.set_mode(mode);
+  *req.mutable_cred() = impl_->credentials(cred);
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kMkdir, req));
+}
+
+Result<FileInfo> Client::Create(uint64_t parent, std::string_view name, const CreateOptions& options) {
+  pb::CreateRequest req;
+  req.set_parent(parent);
+  req.set_name(std::string(name));
+  req.set_mode(options.mode);
+  req.set_exclusive(options.exclusive);
+  req.set_chunk_size(options.chunk_size);
+  req.set_stripe_width(options.stripe_width);
+  *req.mutable_cred() = impl_->credentials(options.cred);
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kCreate, req));
+}
+
+Result<DirPage> Client::ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries) {
+  pb::ReaddirRequest req;
+  req.set_ino(ino);
+  req.set_after(std::string(after));
+  req.set_max_entries(max_entries);
+  ASSIGN_OR_RETURN(pb::ReaddirReply reply, impl_->MetaCall<pb::ReaddirReply>(method::kReaddir, req));
+  DirPage page;
+  page.eof = reply.eof();
+  for (const auto& e : reply.entries()) page.entries.push_back(DirEntry{e.name(), e.ino(), from_pb(e.type())});
+  return page;
+}
+
+Result<std::vector<DirEntry>> Client::ReadDir(uint64_t ino) {
+  std::vector<DirEntry> all;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto page, ReadDirPage(ino, after));
+    for (auto& e : page.entries) all.push_back(std::move(e));
+    if (page.eof || page.entries.empty()) break;
+    after = all.back().name;
+  }
+  return all;
+}
+
+Result<FileInfo> Client::SetAttr(uint64_t ino, const AttrChanges& changes) {
+  pb::SetAttrRequest req;
+  req.set_ino(ino);
+  uint32_t valid = 0;
+  if (changes.mode) valid |= setattr::kMode, req.set_mode(*changes.mode);
+  if (changes.uid) valid |= setattr::kUid, req.set_uid(*changes.uid);
+  if (changes.gid) valid |= setattr::kGid, req.set_gid(*changes.gid);
+  if (changes.size) valid |= setattr::kSize, req.set_size(*changes.size);
+  if (changes.atime_ns) valid |= setattr::kAtime, req.set_atime_ns(*changes.atime_ns);
+  if (changes.mtime_ns) valid |= setattr::kMtime, req.set_mtime_ns(*changes.mtime_ns);
+  req.set_valid(valid);
+  *req.mutable_cred() = impl_->credentials(std::nullopt);
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kSetAttr, req));
+}
+
+Result<FileInfo> Client::ExtendLength(uint64_t ino, uint64_t length) {
+  pb::ExtendLengthRequest req;
+  req.set_ino(ino);
+  req.set_length(length);
+  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kExtendLength, req));
+}
+
+Result<FsStats> Client::StatFs() {
+  ASSIGN_OR_RETURN(pb::RoutingTable table, impl_->FetchRouting());
+  FsStats stats;
+  for (const auto& target : table.targets()) {
+    stats.capacity_bytes += target.capacity_bytes();
+    stats.used_bytes += target.used_bytes();
+  }
+  for (const auto& node : table.nodes()) stats.online_nodes += node.online() ? 1 : 0;
+  return stats;
+}
+
+Result<FileInfo> Client::Stat(std::string_view path) {
+  ASSIGN_OR_RETURN(FileInfo node, GetAttr(kRootInode));
+  for (const auto& part : split_path(path)) {
+    auto next = Lookup(node.ino, part);
+    if (!next.ok()) return Status(next.status()).Prepend(std::string(path));
+    node = std::move(next).value();
+  }
+  return node;
+}
+
+Result<FileInfo> Client::MakeDirs(std::string_view path, uint32_t mode) {
+  ASSIGN_OR_RETURN(FileInfo node, GetAttr(kRootInode));
+  for (const auto& part : split_path(path)) {
+    auto next = Lookup(node.ino, part);
+    if (!next.ok() && next.status().code() == Code::kNotFound) next = Mkdir(node.ino, part, mode);
+    // A concurrent creator may have won the race; the directory existing is what we want.
+    if (!next.ok() && next.status().code() == Code::kAlreadyExists) next = Lookup(node.ino, part);
+    if (!next.ok()) return Status(next.status()).Prepend(std::string(path));
+    if (!next->is_dir()) return Error(Code::kNotDirectory, std::string(path) + ": '" + part + "' is not a directory");
+    node = std::move(next).value();
+  }
+  return node;
+}
+
+Result<FileInfo> Client::CreatePath(std::string_view path, const CreateOptions& options) {
+  auto parts = split_path(path);
+  if (parts.empty()) return Error(Code::kIsDirectory, "cannot create the root directory");
+  std::string name = parts.back();
+  std::string parent_path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "/" + parts[i];
+  ASSIGN_OR_RETURN(FileInfo parent, Stat(parent_path));
+  auto created = Create(parent.ino, name, options);
+  if (!created.ok()) return Status(created.status()).Prepend(std::string(path));
+  return created;
+}
+
+Result<size_t> Client::Read(const FileInfo& file, uint64_t offset, std::span<std::byte> dst) {
+  return run_blocking(impl_->executor(), impl_->ReadAsync(file, offset, dst));
+}
+
+Status Client::Write(const FileInfo& file, uint64_t offset, std::span<const std::byte> src) {
+  return run_blocking(impl_->executor(), impl_->WriteAsync(file, offset, src));
+}
+
+Result<FileInfo> Client::WriteAndExtend(const FileInfo& file, uint64_t offset, std::span<const std::byte> src) {
+  RETURN_IF_ERROR(Write(file, offset, src));
+  return ExtendLength(file.ino, offset + src.size());
+}
+
+uint64_t Client::user_copy_bytes() const { return zcfs::user_copy_bytes(); }
+
+}  // namespace zcfs

@@ -1,0 +1,56 @@
+// The machinery behind Client: I/O threads, the transport, the routing cache and the two paths
+// (namespace calls to the meta server, data calls to storage servers). Thread-safe.
+#pragma once
+
+#include "chunk_plan.h"
+#include "routing_cache.h"
+#include "zcfs.pb.h"
+#include "zcfs/client/client.h"
+#include "zcfs/proto/io_threads.h"
+#include "zcfs/proto/pb_call.h"
+#include "zcfs/proto/tcp_transport.h"
+
+namespace zcfs {
+
+class ClientImpl {
+ public:
+  explicit ClientImpl(ClientOptions options);
+  ~ClientImpl();
+
+  Status Start();
+  pb::Credentials credentials(const std::optional<Credentials>& caller) const;
+  Result<pb::RoutingTable> FetchRouting() { return run_blocking(io_.executor(), FetchRoutingAsync()); }
+
+  // A meta server call, blocking the calling thread.
+  template <typename Reply, typename Request>
+  Result<Reply> MetaCall(uint16_t method, const Request& request) {
+    return run_blocking(io_.executor(), MetaCallAsync<Reply>(method, request));
+  }
+
+  Task<Result<size_t>> ReadAsync(FileInfo file, uint64_t offset, std::span<std::byte> dst);
+  Task<Status> WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src);
+  asio::any_io_executor executor() { return io_.executor(); }
+
+ private:
+  template <typename Reply, typename Request>
+  Task<Result<Reply>> MetaCallAsync(uint16_t method, Request request) {
+    auto channel = co_await transport_.Channel(options_.meta_address);
+    if (!channel.ok()) co_return Status(channel.status()).Prepend("meta server");
+    CallOptions call;
+    call.timeout = options_.rpc_timeout;
+    co_return co_await CallPb<Reply>(**channel, method, request, std::move(call));
+  }
+  Task<Result<pb::RoutingTable>> FetchRoutingAsync();
+  Task<Status> RefreshRouting();
+  // Groups pieces by the node serving them, refreshing the routing table once if a target is unknown.
+  Task<Result<std::map<std::string, std::vector<ChunkPiece>>>> GroupByNode(const std::vector<ChunkPiece>& pieces);
+  Task<Status> ReadFromNode(std::string address, uint64_t ino, std::vector<ChunkPiece> pieces, RegionHandle region);
+  Task<Status> WriteChunkPiece(uint64_t ino, uint32_t chunk_size, ChunkPiece piece, std::span<const std::byte> src);
+
+  ClientOptions options_;
+  IoThreads io_;
+  TcpTransport transport_;
+  RoutingCache routing_;
+};
+
+}  // namespace zcfs

@@ -1,0 +1,12 @@
+// Conversions between the wire messages and the public client types.
+#pragma once
+
+#include "zcfs.pb.h"
+#include "zcfs/client/client.h"
+
+namespace zcfs {
+
+FileType from_pb(pb::FileType type);
+FileInfo from_pb(const pb::InodeAttr& attr);
+
+}  // namespace zcfs

@@ -1,0 +1,284 @@
+#include "zcfs_fuse.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "zcfs/common/aligned_buffer.h"
+#include "zcfs/common/logging.h"
+
+namespace zcfs {
+namespace {
+
+constexpr size_t kMaxIo = 1 << 20;  // largest read/write the kernel sends (max_write, max_pages 256)
+
+// An open file: the attributes fetched at open, and how far this handle has written.
+struct OpenFile {
+  FileInfo info;
+  std::atomic<uint64_t> written_end{0};
+  std::atomic<uint64_t> reported_end{0};  // the size already sent to the meta server
+};
+
+// An open directory: its entries as of opendir, so offsets stay valid while the directory changes.
+struct OpenDir {
+  std::vector<DirEntry> entries;
+};
+
+ZcfsFuse& fs(fuse_req_t req) { return *static_cast<ZcfsFuse*>(fuse_req_userdata(req)); }
+OpenFile* file_of(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+
+timespec to_timespec(int64_t ns) { return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
+
+mode_t type_bits(FileType type) {
+  switch (type) {
+    case FileType::kDirectory: return S_IFDIR;
+    case FileType::kSymlink: return S_IFLNK;
+    default: return S_IFREG;
+  }
+}
+
+struct stat to_stat(const FileInfo& info) {
+  struct stat st {};
+  st.st_ino = info.ino;
+  st.st_mode = type_bits(info.type) | (info.mode & 07777);
+  st.st_nlink = info.nlink;
+  st.st_uid = info.uid;
+  st.st_gid = info.gid;
+  st.st_size = static_cast<off_t>(info.size);
+  st.st_blksize = kMaxIo;
+  st.st_blocks = static_cast<blkcnt_t>((info.size + 511) / 512);
+  st.st_atim = to_timespec(info.atime_ns);
+  st.st_mtim = to_timespec(info.mtime_ns);
+  st.st_ctim = to_timespec(info.ctime_ns);
+  return st;
+}
+
+void reply_error(fuse_req_t req, const Status& status) {
+  LOG_DEBUG << "fuse error: " << status.ToString();
+  fuse_reply_err(req, status.to_errno());
+}
+
+void reply_entry(fuse_req_t req, const Result<FileInfo>& info) {
+  if (!info.ok()) return reply_error(req, info.status());
+  fuse_entry_param e{};
+  e.ino = info->ino;
+  e.generation = 1;
+  e.attr = to_stat(*info);
+  e.attr_timeout = fs(req).options().attr_timeout;
+  e.entry_timeout = fs(req).options().entry_timeout;
+  fuse_reply_entry(req, &e);
+}
+
+void reply_attr(fuse_req_t req, const Result<FileInfo>& info) {
+  if (!info.ok()) return reply_error(req, info.status());
+  struct stat st = to_stat(*info);
+  fuse_reply_attr(req, &st, fs(req).options().attr_timeout);
+}
+
+Credentials caller(fuse_req_t req) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Credentials{ctx->uid, ctx->gid};
+}
+
+// Sends the end of this handle's writes to the meta server if it moved since the last report.
+Status report_length(Client& client, OpenFile& file) {
+  uint64_t end = file.written_end.load();
+  if (end <= file.reported_end.load()) return Status::Ok();
+  auto info = client.ExtendLength(file.info.ino, end);
+  if (!info.ok()) return info.status();
+  file.reported_end.store(end);
+  return Status::Ok();
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  conn->max_write = kMaxIo;
+  conn->max_readahead = std::max<unsigned>(conn->max_readahead, kMaxIo);
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_entry(req, fs(req).client().Lookup(parent, name));
+}
+
+// Inode numbers are zcfs's own; there is nothing to drop.
+void op_forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(req, fs(req).client().GetAttr(ino)); }
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  AttrChanges changes;
+  if (to_set & FUSE_SET_ATTR_MODE) changes.mode = attr->st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_UID) changes.uid = attr->st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) changes.gid = attr->st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) changes.size = static_cast<uint64_t>(attr->st_size);
+  timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  auto ns = [](const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  if (to_set & FUSE_SET_ATTR_ATIME) changes.atime_ns = ns((to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim);
+  if (to_set & FUSE_SET_ATTR_MTIME) changes.mtime_ns = ns((to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim);
+  reply_attr(req, fs(req).client().SetAttr(ino, changes));
+}
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  reply_entry(req, fs(req).client().Mkdir(parent, name, mode & 07777, caller(req)));
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto info = fs(req).client().GetAttr(ino);
+  if (!info.ok()) return reply_error(req, info.status());
+  if (info->is_dir()) return reply_error(req, Error(Code::kIsDirectory, "open of a directory"));
+  auto file = std::make_unique<OpenFile>();
+  file->info = std::move(info).value();
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
+  if (fuse_reply_open(req, fi) == 0) file.release();  // else the kernel never saw the handle
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  CreateOptions options;
+  options.mode = mode & 07777;
+  options.exclusive = (fi->flags & O_EXCL) != 0;
+  options.cred = caller(req);
+  auto info = fs(req).client().Create(parent, name, options);
+  if (!info.ok()) return reply_error(req, info.status());
+  auto file = std::make_unique<OpenFile>();
+  file->info = *info;
+  fi->fh = reinterpret_cast<uint64_t>(file.get());
+  fuse_entry_param e{};
+  e.ino = info->ino;
+  e.generation = 1;
+  e.attr = to_stat(*info);
+  e.attr_timeout = fs(req).options().attr_timeout;
+  e.entry_timeout = fs(req).options().entry_timeout;
+  if (fuse_reply_create(req, &e, fi) == 0) file.release();
+}
+
+// Each worker thread reads into its own block-aligned buffer, reused across requests.
+std::span<std::byte> thread_read_buffer(size_t size) {
+  thread_local AlignedBuffer buffer;
+  if (buffer.size() < size) buffer = AlignedBuffer(std::max(size, kMaxIo), AlignedBuffer::Init::kUninitialized);
+  return {buffer.data(), size};
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  OpenFile* file = file_of(fi);
+  FileInfo view = file->info;
+  view.size = std::max(view.size, file->written_end.load());  // see this handle's own writes
+  auto dst = thread_read_buffer(size);
+  auto n = fs(req).client().Read(view, static_cast<uint64_t>(off), dst);
+  if (!n.ok()) return reply_error(req, n.status());
+  fuse_reply_buf(req, reinterpret_cast<const char*>(dst.data()), *n);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  OpenFile* file = file_of(fi);
+  Status s = fs(req).client().Write(file->info, static_cast<uint64_t>(off),
+                                    std::span(reinterpret_cast<const std::byte*>(buf), size));
+  if (!s.ok()) return reply_error(req, s);
+  uint64_t end = static_cast<uint64_t>(off) + size;
+  uint64_t seen = file->written_end.load();
+  while (end > seen && !file->written_end.compare_exchange_weak(seen, end)) {
+  }
+  fuse_reply_write(req, size);
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Status s = report_length(fs(req).client(), *file_of(fi));
+  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  // Storage servers make each write durable before replying; what is left is the size.
+  Status s = report_length(fs(req).client(), *file_of(fi));
+  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  std::unique_ptr<OpenFile> file(file_of(fi));
+  Status s = report_length(fs(req).client(), *file);
+  if (!s.ok()) LOG_WARN << "release of inode " << file->info.ino << ": " << s.ToString();
+  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto entries = fs(req).client().ReadDir(ino);
+  if (!entries.ok()) return reply_error(req, entries.status());
+  auto dir = std::make_unique<OpenDir>();
+  dir->entries.push_back(DirEntry{".", ino, FileType::kDirectory});
+  dir->entries.push_back(DirEntry{"..", ino, FileType::kDirectory});  // the kernel fills in the real parent
+  for (auto& e : *entries) dir->entries.push_back(std::move(e));
+  fi->fh = reinterpret_cast<uint64_t>(dir.get());
+  if (fuse_reply_open(req, fi) == 0) dir.release();
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* dir = reinterpret_cast<OpenDir*>(fi->fh);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+    const DirEntry& e = dir->entries[i];
+    struct stat st {};
+    st.st_ino = e.ino;
+    st.st_mode = type_bits(e.type);
+    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, static_cast<off_t>(i + 1));
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  auto stats = fs(req).client().StatFs();
+  if (!stats.ok()) return reply_error(req, stats.status());
+  struct statvfs st {};
+  st.f_bsize = kBlockSize;
+  st.f_frsize = kBlockSize;
+  st.f_blocks = stats->capacity_bytes / kBlockSize;
+  uint64_t free_bytes = stats->capacity_bytes > stats->used_bytes ? stats->capacity_bytes - stats->used_bytes : 0;
+  st.f_bfree = free_bytes / kBlockSize;
+  st.f_bavail = st.f_bfree;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+fuse_lowlevel_ops make_operations() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.getattr = op_getattr;
+  ops.setattr = op_setattr;
+  ops.mkdir = op_mkdir;
+  ops.open = op_open;
+  ops.create = op_create;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.flush = op_flush;
+  ops.fsync = op_fsync;
+  ops.release = op_release;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
+  ops.statfs = op_statfs;
+  return ops;
+}
+
+}  // namespace
+
+ZcfsFuse::ZcfsFuse(std::unique_ptr<Client> client, MountOptions options)
+    : client_(std::move(client)), options_(options) {}
+
+const fuse_lowlevel_ops& ZcfsFuse::operations() {
+  static const fuse_lowlevel_ops ops = make_operations();
+  return ops;
+}
+
+}  // namespace zcfs
