@@ -1,0 +1,96 @@
+#include "support/local_cluster.h"
+
+#include <signal.h>
+#include <sys/mount.h>
+
+#include <filesystem>
+
+namespace zcfs::testing {
+namespace {
+constexpr auto kStartTimeout = std::chrono::seconds(30);
+constexpr auto kStopTimeout = std::chrono::seconds(20);
+
+Status stop_process(ChildProcess& child, const std::string& name) {
+  if (!child.running()) return Status::Ok();
+  child.Signal(SIGTERM);
+  auto code = child.Wait(kStopTimeout);
+  if (!code.ok()) return Error(Code::kTimeout, name + " did not stop on SIGTERM");
+  if (*code != 0) return Error(Code::kInternal, name + " exited with " + std::to_string(*code));
+  return Status::Ok();
+}
+}  // namespace
+
+LocalCluster::LocalCluster(std::string name, ClusterOptions options)
+    : name_(std::move(name)), options_(std::move(options)), dir_(make_scratch_dir(name_)) {}
+
+LocalCluster::~LocalCluster() {
+  Unmount().IgnoreError();
+  Stop().IgnoreError();
+}
+
+Result<ChildProcess> LocalCluster::StartProcess(const std::string& name, std::vector<std::string> argv,
+                                                std::string* ready) {
+  std::string ready_file = dir_ + "/" + name + ".ready";
+  std::string log_file = dir_ + "/" + name + ".log";
+  log_files_.push_back(log_file);
+  argv.push_back("--ready-file=" + ready_file);
+  ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Spawn(argv, log_file));
+  auto content = wait_for_file(ready_file, kStartTimeout);
+  if (!content.ok()) return Error(Code::kTimeout, name + " did not become ready:\n" + read_text_file(log_file));
+  *ready = *content;
+  return child;
+}
+
+Status LocalCluster::Start() {
+  std::vector<std::string> meta_argv = {ZCFS_META_BIN, "--listen=127.0.0.1:0", "--data-dir=" + dir_ + "/meta"};
+  for (const auto& f : options_.meta_flags) meta_argv.push_back(f);
+  ASSIGN_OR_RETURN(meta_, StartProcess("meta", meta_argv, &meta_address_));
+  for (int i = 0; i < options_.storage_servers; ++i) {
+    std::string name = "storage" + std::to_string(i);
+    std::string ignored;
+    ASSIGN_OR_RETURN(ChildProcess child,
+                     StartProcess(name,
+                                  {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
+                                   "--data-dir=" + dir_ + "/" + name},
+                                  &ignored));
+    storage_.push_back(std::move(child));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> LocalCluster::Mount(const std::vector<std::string>& extra_flags) {
+  mount_point_ = dir_ + "/mnt";
+  std::filesystem::create_directories(mount_point_);
+  std::vector<std::string> argv = {ZCFS_FUSE_BIN, "--meta=" + meta_address_};
+  for (const auto& f : extra_flags) argv.push_back(f);
+  argv.push_back(mount_point_);
+  std::string ignored;
+  ASSIGN_OR_RETURN(fuse_, StartProcess("fuse", argv, &ignored));
+  return mount_point_;
+}
+
+Status LocalCluster::Unmount() {
+  if (mount_point_.empty()) return Status::Ok();
+  Status s = stop_process(fuse_, "zcfs-fuse");
+  ::umount2(mount_point_.c_str(), MNT_DETACH);  // in case the daemon died without unmounting
+  mount_point_.clear();
+  return s;
+}
+
+Status LocalCluster::Stop() {
+  Status first;
+  for (size_t i = 0; i < storage_.size(); ++i) {
+    Status s = stop_process(storage_[i], "zcfs-storage " + std::to_string(i));
+    if (first.ok()) first = s;
+  }
+  Status s = stop_process(meta_, "zcfs-meta");
+  return first.ok() ? s : first;
+}
+
+std::string LocalCluster::logs() const {
+  std::string all;
+  for (const auto& f : log_files_) all += "==== " + f + "\n" + read_text_file(f);
+  return all;
+}
+
+}  // namespace zcfs::testing
