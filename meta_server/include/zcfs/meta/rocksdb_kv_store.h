@@ -1,0 +1,54 @@
+// RocksKvStore: the KvStore of the meta server, one RocksDB database with the column families
+// "inodes", "dentries" and "system" (plus RocksDB's mandatory "default", unused).
+//
+// Durability: by default every WriteBatch is written with WriteOptions::sync, so an acknowledged
+// mutation survives a power loss. `sync_writes = false` trades that for speed (tests, benchmarks);
+// the WAL is still written, so a process crash loses nothing.
+// Thread-safe (RocksDB is).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "zcfs/meta/kv_store.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace zcfs::meta {
+
+struct RocksKvStoreOptions {
+  bool sync_writes = true;
+  bool create_if_missing = true;
+};
+
+class RocksKvStore final : public KvStore {
+ public:
+  // Opens (creating when allowed) the database in directory `path`.
+  static Result<std::unique_ptr<RocksKvStore>> Open(const std::string& path, RocksKvStoreOptions options = {});
+  ~RocksKvStore() override;  // Close()s, logging a failure
+  RocksKvStore(const RocksKvStore&) = delete;
+  RocksKvStore& operator=(const RocksKvStore&) = delete;
+
+  Result<std::string> Get(Column column, std::string_view key) const override;
+  Status Write(const WriteBatch& batch) override;
+  Result<std::vector<KeyValue>> Scan(Column column, std::string_view prefix, std::string_view after,
+                                     size_t limit) const override;
+
+  // Flushes and closes the database; later calls fail with kUnavailable. Idempotent. Must not race
+  // with other calls (the owner closes after every user has stopped).
+  Status Close();
+
+ private:
+  RocksKvStore(RocksKvStoreOptions options, std::unique_ptr<rocksdb::DB> db,
+               std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  rocksdb::ColumnFamilyHandle* handle(Column column) const { return handles_[static_cast<size_t>(column) + 1]; }
+
+  RocksKvStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] = default, then the Column order
+};
+
+}  // namespace zcfs::meta

@@ -1,0 +1,109 @@
+#include "zcfs/meta/rocksdb_kv_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "zcfs/common/logging.h"
+
+namespace zcfs::meta {
+namespace {
+
+Status from_rocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::Ok();
+  Code code = Code::kIoError;
+  if (s.IsNotFound()) code = Code::kNotFound;
+  if (s.IsCorruption()) code = Code::kCorruption;
+  if (s.IsInvalidArgument()) code = Code::kInvalidArgument;
+  if (s.IsNoSpace()) code = Code::kNoSpace;
+  return Error(code, "rocksdb " + std::string(what) + ": " + s.ToString());
+}
+
+rocksdb::Slice slice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+Status closed() { return Error(Code::kUnavailable, "meta store is closed"); }
+
+}  // namespace
+
+Result<std::unique_ptr<RocksKvStore>> RocksKvStore::Open(const std::string& path, RocksKvStoreOptions options) {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  // Metadata is small; a modest background budget keeps the meta server light on a shared machine.
+  db_options.max_background_jobs = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kColumnCount; ++i) {
+    families.emplace_back(column_name(static_cast<Column>(i)), rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, path, families, &handles, &raw);
+  if (!s.ok()) return from_rocks(s, "open " + path);
+  return std::unique_ptr<RocksKvStore>(
+      new RocksKvStore(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+}
+
+RocksKvStore::RocksKvStore(RocksKvStoreOptions options, std::unique_ptr<rocksdb::DB> db,
+                           std::vector<rocksdb::ColumnFamilyHandle*> handles)
+    : options_(options), db_(std::move(db)), handles_(std::move(handles)) {}
+
+RocksKvStore::~RocksKvStore() {
+  Status s = Close();
+  if (!s.ok()) LOG_ERROR << "closing meta store: " << s.ToString();
+}
+
+Status RocksKvStore::Close() {
+  if (!db_) return Status::Ok();
+  Status result;
+  for (auto* h : handles_) {
+    rocksdb::Status s = db_->DestroyColumnFamilyHandle(h);
+    if (!s.ok() && result.ok()) result = from_rocks(s, "destroy column family handle");
+  }
+  handles_.clear();
+  rocksdb::Status s = db_->Close();
+  if (!s.ok() && result.ok()) result = from_rocks(s, "close");
+  db_.reset();
+  return result;
+}
+
+Result<std::string> RocksKvStore::Get(Column column, std::string_view key) const {
+  if (!db_) return closed();
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(column), slice(key), &value);
+  if (s.IsNotFound()) return Error(Code::kNotFound, "no key in " + std::string(column_name(column)));
+  RETURN_IF_ERROR(from_rocks(s, "get"));
+  return value;
+}
+
+Status RocksKvStore::Write(const WriteBatch& batch) {
+  if (!db_) return closed();
+  rocksdb::WriteBatch rb;
+  for (const auto& op : batch.ops()) {
+    rocksdb::Status s =
+        op.is_delete ? rb.Delete(handle(op.column), op.key) : rb.Put(handle(op.column), op.key, op.value);
+    RETURN_IF_ERROR(from_rocks(s, "batch"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.sync_writes;
+  return from_rocks(db_->Write(wo, &rb), "write");
+}
+
+Result<std::vector<KeyValue>> RocksKvStore::Scan(Column column, std::string_view prefix, std::string_view after,
+                                                 size_t limit) const {
+  if (!db_) return closed();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(column)));
+  std::string_view start = after.empty() || after < prefix ? prefix : after;
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(after)) it->Next();
+  std::vector<KeyValue> out;
+  for (; it->Valid() && (limit == 0 || out.size() < limit); it->Next()) {
+    if (!it->key().starts_with(slice(prefix))) break;
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  RETURN_IF_ERROR(from_rocks(it->status(), "scan"));
+  return out;
+}
+
+}  // namespace zcfs::meta
