@@ -1,0 +1,34 @@
+// BlockIo: asynchronous positional I/O on file descriptors, as coroutines. The storage server's only
+// path to the disk; UringBlockIo is the real one (io_uring), PreadBlockIo a plain pread/pwrite fake
+// for logic tests.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "zcfs/common/status.h"
+#include "zcfs/proto/asio.h"
+#include "zcfs/storage/io_buffer.h"
+
+namespace zcfs {
+
+// For O_DIRECT descriptors the caller passes block-aligned offsets, lengths and memory. Implementations
+// are thread-safe: any number of operations may be in flight from any threads; each resumes its
+// awaiting coroutine on that coroutine's executor.
+class BlockIo {
+ public:
+  virtual ~BlockIo() = default;
+
+  // Memory for one I/O of `size` bytes: from the registered pool when one is free and large enough,
+  // else freshly allocated. Never blocks.
+  virtual IoBuffer AcquireBuffer(size_t size) = 0;
+
+  // Reads into `dst` from `offset`. Returns the bytes read: all of `dst` unless the file ends first.
+  virtual Task<Result<size_t>> Read(int fd, uint64_t offset, std::span<std::byte> dst) = 0;
+  // Writes all of `src` at `offset` (short writes are continued). Returns src.size() on success.
+  virtual Task<Result<size_t>> Write(int fd, uint64_t offset, std::span<const std::byte> src) = 0;
+  // fdatasync(fd): the data written so far, and the metadata needed to read it, are durable.
+  virtual Task<Status> Sync(int fd) = 0;
+};
+
+}  // namespace zcfs

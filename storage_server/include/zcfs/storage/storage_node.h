@@ -1,0 +1,62 @@
+// StorageNode: a complete storage server in one object — io threads, io_uring block I/O, the targets,
+// the RPC service listening on a port, and the registration/heartbeat loop with the meta server.
+// zcfs-storage's main() is flag parsing around this; tests can run a node in-process.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zcfs/common/address.h"
+#include "zcfs/proto/io_threads.h"
+#include "zcfs/proto/rpc_server.h"
+#include "zcfs/storage/node_registrar.h"
+#include "zcfs/storage/storage_service.h"
+#include "zcfs/storage/uring_block_io.h"
+
+namespace zcfs {
+
+// Thread-safe: Stop() from any thread (once the node is started).
+class StorageNode {
+ public:
+  struct Options {
+    HostPort listen{"127.0.0.1", 0};
+    HostPort meta;
+    std::string data_dir;
+    std::vector<std::string> target_dirs;  // empty: `<data_dir>/target0`
+    std::string ready_file;                // written with the bound address after the first registration
+    int threads = 2;
+    UringBlockIo::Options io;
+    uint32_t max_chunk_size = 64u << 20;
+    std::chrono::milliseconds heartbeat{2000};
+  };
+
+  // Opens the targets, starts serving, and starts registering with the meta server (in the background).
+  static Result<std::unique_ptr<StorageNode>> Start(Options options);
+  ~StorageNode();  // Stop()
+
+  // Stops accepting, lets requests in progress finish (bounded wait), stops the heartbeat and the
+  // threads. Idempotent.
+  void Stop();
+
+  tcp::endpoint endpoint() const { return endpoint_; }
+  NodeRegistrar& registrar() { return *registrar_; }
+  StorageService& service() { return *service_; }
+
+ private:
+  explicit StorageNode(Options options);
+  Status Init();
+
+  Options options_;
+  IoThreads threads_;  // first member: destroyed last, after every I/O object using its context
+  std::unique_ptr<UringBlockIo> block_io_;
+  std::vector<std::unique_ptr<StorageTarget>> targets_;
+  std::unique_ptr<StorageService> service_;
+  std::unique_ptr<RpcServer> server_;
+  std::unique_ptr<NodeRegistrar> registrar_;
+  tcp::endpoint endpoint_;
+  bool stopped_ = false;
+};
+
+}  // namespace zcfs

@@ -1,0 +1,109 @@
+#include "zcfs/storage/node_registrar.h"
+
+#include "id_file.h"
+#include "zcfs.pb.h"
+#include "zcfs/common/logging.h"
+#include "zcfs/proto/methods.h"
+#include "zcfs/proto/pb_call.h"
+
+namespace zcfs {
+
+NodeRegistrar::NodeRegistrar(asio::any_io_executor executor, Options options, std::vector<StorageTarget*> targets,
+                             std::function<void()> on_registered)
+    : executor_(executor),
+      options_(std::move(options)),
+      targets_(std::move(targets)),
+      on_registered_(std::move(on_registered)),
+      strand_(asio::make_strand(executor)),
+      timer_(strand_) {}
+
+NodeRegistrar::~NodeRegistrar() { Stop(); }
+
+Status NodeRegistrar::Start() {
+  ASSIGN_OR_RETURN(uint32_t id, storage_internal::read_id_file(options_.data_dir + "/node_id"));
+  node_id_.store(id);
+  started_ = true;
+  asio::co_spawn(strand_, Loop(), [this](std::exception_ptr) { exited_.set_value(); });
+  return Status::Ok();
+}
+
+void NodeRegistrar::Stop() {
+  if (!started_) return;
+  started_ = false;
+  asio::post(strand_, [this] {
+    stopping_ = true;
+    timer_.cancel();
+    if (channel_) channel_->Close();  // fails a call in progress at once
+  });
+  exited_.get_future().wait();
+}
+
+Task<> NodeRegistrar::Loop() {
+  bool registered = false;
+  while (!stopping_) {
+    Status s = co_await RegisterOnce();
+    if (s.ok()) {
+      rounds_.fetch_add(1);
+      if (!registered) {
+        registered = true;
+        LOG_INFO << "registered with meta " << options_.meta.ToString() << " as node " << node_id_.load();
+        if (on_registered_) on_registered_();
+      }
+    } else if (!stopping_) {
+      LOG_WARN << "registration with meta " << options_.meta.ToString() << " failed (will retry): " << s.ToString();
+    }
+    if (stopping_) break;
+    timer_.expires_after(options_.interval);
+    boost::system::error_code ec;
+    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (channel_) channel_->Close();
+  channel_.reset();
+}
+
+Task<Status> NodeRegistrar::RegisterOnce() {
+  if (!channel_ || !channel_->is_open()) {
+    channel_.reset();
+    auto connected = co_await RpcChannel::Connect(executor_, options_.meta, options_.rpc_timeout);
+    if (!connected.ok()) co_return connected.status();
+    if (stopping_) co_return Error(Code::kCancelled, "stopping");
+    channel_ = *connected;
+  }
+  pb::RegisterNodeRequest request;
+  request.set_node_id(node_id_.load());
+  request.set_address(options_.advertise_address);
+  for (StorageTarget* target : targets_) {
+    pb::TargetReport* report = request.add_targets();
+    report->set_target_id(target->id());
+    report->set_path(target->path());
+    if (auto space = target->QuerySpace(); space.ok()) {
+      report->set_capacity_bytes(space->capacity_bytes);
+      report->set_used_bytes(space->used_bytes);
+    }
+  }
+  CallOptions call;
+  call.timeout = options_.rpc_timeout;
+  auto channel = channel_;  // Stop() may reset channel_ while the call is in flight
+  auto reply = co_await CallPb<pb::RegisterNodeReply>(*channel, method::kRegisterNode, request, std::move(call));
+  if (!reply.ok()) co_return reply.status();
+  co_return Adopt(reply->node_id(), {reply->target_ids().begin(), reply->target_ids().end()});
+}
+
+Status NodeRegistrar::Adopt(uint32_t node_id, const std::vector<uint32_t>& target_ids) {
+  if (node_id == 0 || target_ids.size() != targets_.size()) {
+    return Error(Code::kProtocolError, "meta replied node id " + std::to_string(node_id) + " with " +
+                                           std::to_string(target_ids.size()) + " target ids for " +
+                                           std::to_string(targets_.size()) + " targets");
+  }
+  if (node_id != node_id_.load()) {
+    RETURN_IF_ERROR(storage_internal::write_id_file(options_.data_dir + "/node_id", node_id));
+    node_id_.store(node_id);
+  }
+  for (size_t i = 0; i < targets_.size(); ++i) {
+    if (target_ids[i] == 0) return Error(Code::kProtocolError, "meta assigned target id 0");
+    RETURN_IF_ERROR(targets_[i]->SetId(target_ids[i]));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zcfs

@@ -1,0 +1,78 @@
+#include "zcfs/storage/storage_node.h"
+
+#include <filesystem>
+#include <thread>
+
+#include "zcfs/common/logging.h"
+#include "zcfs/proto/server_runtime.h"
+
+namespace zcfs {
+
+StorageNode::StorageNode(Options options) : options_(std::move(options)), threads_(options_.threads) {}
+
+Result<std::unique_ptr<StorageNode>> StorageNode::Start(Options options) {
+  if (options.threads < 1) return Error(Code::kInvalidArgument, "threads must be >= 1");
+  if (options.data_dir.empty()) return Error(Code::kInvalidArgument, "a data directory is required");
+  if (options.target_dirs.empty()) options.target_dirs.push_back(options.data_dir + "/target0");
+  std::unique_ptr<StorageNode> node(new StorageNode(std::move(options)));
+  Status s = node->Init();
+  if (!s.ok()) {
+    node->Stop();
+    return s;
+  }
+  return node;
+}
+
+Status StorageNode::Init() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) return Error(code_from_errno(ec.value()), "create " + options_.data_dir + ": " + ec.message());
+  ASSIGN_OR_RETURN(block_io_, UringBlockIo::Create(threads_.executor(), options_.io));
+  std::vector<StorageTarget*> targets;
+  for (const std::string& dir : options_.target_dirs) {
+    ChunkStore::Options store;
+    store.dir = dir;
+    store.max_chunk_size = options_.max_chunk_size;
+    ASSIGN_OR_RETURN(auto target, StorageTarget::Open(std::move(store), *block_io_));
+    targets.push_back(target.get());
+    targets_.push_back(std::move(target));
+  }
+  service_ = std::make_unique<StorageService>(threads_.executor(), targets);
+  server_ = std::make_unique<RpcServer>(threads_.context());
+  service_->RegisterWith(*server_);
+  ASSIGN_OR_RETURN(endpoint_, server_->Listen(options_.listen));
+  std::string address = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+  LOG_INFO << "serving " << targets.size() << " target(s) on " << address;
+
+  NodeRegistrar::Options reg;
+  reg.meta = options_.meta;
+  reg.data_dir = options_.data_dir;
+  reg.advertise_address = address;
+  reg.interval = options_.heartbeat;
+  std::string ready_file = options_.ready_file;
+  registrar_ = std::make_unique<NodeRegistrar>(threads_.executor(), reg, targets, [ready_file, address] {
+    if (ready_file.empty()) return;
+    Status s = write_file_atomic(ready_file, address);
+    if (!s.ok()) LOG_ERROR << "ready file: " << s.ToString();
+  });
+  return registrar_->Start();
+}
+
+StorageNode::~StorageNode() { Stop(); }
+
+void StorageNode::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_) server_->Stop();
+  if (registrar_) registrar_->Stop();
+  // Requests in progress hold disk I/O and buffers: let them end before the threads stop. Bounded, so a
+  // stuck peer cannot hold the process forever.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline &&
+         ((service_ && service_->active_requests() > 0) || (server_ && server_->connection_count() > 0))) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  threads_.Stop();
+}
+
+}  // namespace zcfs
