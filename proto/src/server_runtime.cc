@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cstdio>
 
 #include "zcfs/common/logging.h"
 
@@ -13,11 +12,7 @@ namespace zcfs {
 Result<Config> load_server_config(std::string_view program, int argc, const char* const* argv) {
   set_log_tag(program);
   Config config;
-  Status s = config.ApplyArgs(argc, argv, nullptr);
-  if (!s.ok()) {
-    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), s.ToString().c_str());
-    return s;
-  }
+  RETURN_IF_ERROR(config.ApplyArgs(argc, argv, nullptr));
   LogLevel level;
   std::string level_text = config.GetString("log-level", "info");
   if (!parse_log_level(level_text, &level)) {

@@ -14,7 +14,7 @@
 
 namespace zcfs {
 
-// Parses argv into a Config and applies --log-level. Prints the error and returns it on bad flags.
+// Parses argv into a Config and applies --log-level. Returns (does not print) the error on bad flags.
 Result<Config> load_server_config(std::string_view program, int argc, const char* const* argv);
 
 // Writes `content` to `path` atomically (temp file + rename), so readers never see half of it.
