@@ -22,8 +22,8 @@ using zcfs::Result;
 using zcfs::StorageNode;
 
 const std::set<std::string>& known_flags() {
-  static const std::set<std::string> flags = {"config",     "log-level", "listen",  "meta",    "data-dir",
-                                              "targets",    "ready-file", "threads", "buffers", "buffer-size"};
+  static const std::set<std::string> flags = {"config",  "log-level",  "listen",  "meta",    "data-dir",
+                                              "targets", "ready-file", "threads", "buffers", "buffer-size"};
   return flags;
 }
 

@@ -29,8 +29,8 @@ namespace {
 Status ValidateWrite(ChunkId id, uint64_t offset, const AlignedPayload& payload, uint32_t chunk_size,
                      uint32_t max_chunk_size) {
   if (chunk_size == 0 || chunk_size > max_chunk_size) {
-    return Error(Code::kInvalidArgument, "chunk size " + std::to_string(chunk_size) + " is not in (0, " +
-                                             std::to_string(max_chunk_size) + "]");
+    return Error(Code::kInvalidArgument,
+                 "chunk size " + std::to_string(chunk_size) + " is not in (0, " + std::to_string(max_chunk_size) + "]");
   }
   if (offset > chunk_size || payload.length > chunk_size - offset) {
     return Error(Code::kInvalidArgument, "write of " + std::to_string(payload.length) + " bytes at " +
@@ -130,8 +130,7 @@ class ChunkStore::Writer {
   UniqueFd file_;
 };
 
-Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, AlignedPayload payload,
-                                            uint32_t chunk_size) {
+Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size) {
   if (Status s = ValidateWrite(id, offset, payload, chunk_size, options_.max_chunk_size); !s.ok()) co_return s;
   if (payload.length == 0) {  // nothing to write: report the chunk as it is
     Result<std::optional<ChunkMeta>> meta = meta_->Get(id);

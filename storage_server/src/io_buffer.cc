@@ -23,9 +23,7 @@ IoBuffer& IoBuffer::operator=(IoBuffer&& other) noexcept {
 
 IoBuffer::~IoBuffer() { Release(); }
 
-std::byte* IoBuffer::data_ptr() {
-  return pool_ != nullptr ? pool_->buffers_[pool_index_].data() : owned_.data();
-}
+std::byte* IoBuffer::data_ptr() { return pool_ != nullptr ? pool_->buffers_[pool_index_].data() : owned_.data(); }
 
 void IoBuffer::Release() {
   if (pool_ != nullptr) {

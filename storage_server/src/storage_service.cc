@@ -77,16 +77,16 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
     const pb::ReadPiece& piece = request.pieces(i);
     StorageTarget* target = FindTarget(piece.target_id());
     if (target == nullptr) {
-      batch->results[i] = Error(Code::kStaleRouting, "target " + std::to_string(piece.target_id()) +
-                                                         " is not served by this node");
+      batch->results[i] =
+          Error(Code::kStaleRouting, "target " + std::to_string(piece.target_id()) + " is not served by this node");
       continue;
     }
     batch->done.Add(1);
     ChunkId id{piece.inode(), piece.chunk_index()};
     asio::co_spawn(executor_, target->store().Read(id, piece.offset(), piece.length()),
                    [batch, i](std::exception_ptr e, Result<ChunkData> result) {
-                     batch->results[i] = e ? Result<ChunkData>(Error(Code::kInternal, "piece read threw"))
-                                           : std::move(result);
+                     batch->results[i] =
+                         e ? Result<ChunkData>(Error(Code::kInternal, "piece read threw")) : std::move(result);
                      batch->done.Done();
                    });
   }

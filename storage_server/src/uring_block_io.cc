@@ -248,7 +248,9 @@ class UringBlockIo::Impl : public std::enable_shared_from_this<Impl> {
   }
 
   static std::string OpName(const UringOp* op) {
-    const char* name = op->kind == UringOp::Kind::kRead ? "read" : op->kind == UringOp::Kind::kWrite ? "write" : "fdatasync";
+    const char* name = op->kind == UringOp::Kind::kRead    ? "read"
+                       : op->kind == UringOp::Kind::kWrite ? "write"
+                                                           : "fdatasync";
     return std::string(name) + " fd " + std::to_string(op->fd) + " at " + std::to_string(op->offset + op->done);
   }
 
@@ -256,7 +258,8 @@ class UringBlockIo::Impl : public std::enable_shared_from_this<Impl> {
   // but it must not leave the kernel writing into freed memory).
   void DrainInFlight() {
     if (!ring_ready_) return;
-    if (in_flight_.load() > 0) LOG_ERROR << "UringBlockIo destroyed with " << in_flight_.load() << " operations in flight";
+    if (in_flight_.load() > 0)
+      LOG_ERROR << "UringBlockIo destroyed with " << in_flight_.load() << " operations in flight";
     while (in_flight_.load() > 0) {
       io_uring_cqe* cqe = nullptr;
       if (io_uring_wait_cqe(&ring_, &cqe) < 0 || cqe == nullptr) break;

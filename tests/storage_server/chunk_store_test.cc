@@ -29,7 +29,8 @@ class ChunkStoreTest : public ::testing::TestWithParam<IoKind> {
   void SetUp() override {
     if (GetParam() == IoKind::kUring) {
       // Few, small registered buffers so that both fixed and fallback paths run.
-      auto io = UringBlockIo::Create(threads_.executor(), {.queue_depth = 64, .buffer_count = 4, .buffer_size = 256 << 10});
+      auto io =
+          UringBlockIo::Create(threads_.executor(), {.queue_depth = 64, .buffer_count = 4, .buffer_size = 256 << 10});
       ASSERT_TRUE(io.ok()) << io.status().ToString();
       io_ = std::move(*io);
     } else {
@@ -87,10 +88,14 @@ struct ChunkModel {
 uint64_t PickEdgy(std::mt19937_64& rng, uint64_t limit) {
   uint64_t base = align_down(rng() % limit, kBlockSize);
   switch (rng() % 4) {
-    case 0: return base;
-    case 1: return std::min(limit - 1, base + 1);
-    case 2: return base == 0 ? 0 : base - 1;
-    default: return rng() % limit;
+    case 0:
+      return base;
+    case 1:
+      return std::min(limit - 1, base + 1);
+    case 2:
+      return base == 0 ? 0 : base - 1;
+    default:
+      return rng() % limit;
   }
 }
 
@@ -200,8 +205,8 @@ TEST_P(ChunkStoreTest, ConcurrentUnalignedWritesToOneChunkLoseNothing) {
   }
   for (int i = 0; i < kWriters; ++i) {
     futures.push_back(asio::co_spawn(
-        threads_.executor(), store_->Write(id, uint64_t(i) * 1000 + 7, std::span<const std::byte>(datas[i]), kChunkSize),
-        asio::use_future));
+        threads_.executor(),
+        store_->Write(id, uint64_t(i) * 1000 + 7, std::span<const std::byte>(datas[i]), kChunkSize), asio::use_future));
   }
   uint64_t max_version = 0;
   for (auto& f : futures) {
@@ -276,11 +281,13 @@ TEST(ChunkStoreFailureTest, FailedWriteLeavesDataAndMetadataIntact) {
   ASSERT_TRUE(store.ok());
   ChunkId id{1, 1};
   std::vector<std::byte> original(6000, std::byte{1});
-  ASSERT_TRUE(run_blocking(threads.executor(), (*store)->Write(id, 0, std::span<const std::byte>(original), kChunkSize)).ok());
+  ASSERT_TRUE(
+      run_blocking(threads.executor(), (*store)->Write(id, 0, std::span<const std::byte>(original), kChunkSize)).ok());
 
   io.FailWritesWith(ENOSPC);
   std::vector<std::byte> more(8000, std::byte{2});
-  auto failed = run_blocking(threads.executor(), (*store)->Write(id, 8192, std::span<const std::byte>(more), kChunkSize));
+  auto failed =
+      run_blocking(threads.executor(), (*store)->Write(id, 8192, std::span<const std::byte>(more), kChunkSize));
   EXPECT_EQ(failed.status().code(), Code::kNoSpace);
   io.FailWritesWith(0);
 

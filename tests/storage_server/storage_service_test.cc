@@ -62,8 +62,9 @@ class StorageServiceTest : public ::testing::Test {
     service_->RegisterWith(*server_);
     auto endpoint = server_->Listen({"127.0.0.1", 0});
     ASSERT_TRUE(endpoint.ok()) << endpoint.status().ToString();
-    auto channel = run_blocking(threads_.executor(), RpcChannel::Connect(threads_.executor(), {"127.0.0.1", endpoint->port()},
-                                                                          std::chrono::seconds(5)));
+    auto channel = run_blocking(
+        threads_.executor(),
+        RpcChannel::Connect(threads_.executor(), {"127.0.0.1", endpoint->port()}, std::chrono::seconds(5)));
     ASSERT_TRUE(channel.ok()) << channel.status().ToString();
     channel_ = *channel;
   }
@@ -118,10 +119,10 @@ TEST_F(StorageServiceTest, WriteThenBatchReadIntoCallerBuffer) {
   ASSERT_TRUE(WriteChunk(42, kTarget, 30000, tail).ok());  // leaves a hole at [25000, 30000)
 
   pb::BatchReadRequest request;
-  *request.add_pieces() = Piece(42, kTarget, 5000, 20000, 0);      // the first write
-  *request.add_pieces() = Piece(42, 99, 0, 4096, 20000);           // a target this node does not own
-  *request.add_pieces() = Piece(42, kTarget, 24000, 10000, 30000); // clipped at 30100, hole inside
-  *request.add_pieces() = Piece(43, kTarget, 0, 4096, 40000);      // a chunk never written
+  *request.add_pieces() = Piece(42, kTarget, 5000, 20000, 0);       // the first write
+  *request.add_pieces() = Piece(42, 99, 0, 4096, 20000);            // a target this node does not own
+  *request.add_pieces() = Piece(42, kTarget, 24000, 10000, 30000);  // clipped at 30100, hole inside
+  *request.add_pieces() = Piece(43, kTarget, 0, 4096, 40000);       // a chunk never written
   std::vector<std::byte> dest(50000, std::byte{0xEE});
 
   pb::BatchReadReply parsed;
@@ -135,8 +136,8 @@ TEST_F(StorageServiceTest, WriteThenBatchReadIntoCallerBuffer) {
     }
     return out;
   };
-  auto reply = run_blocking(threads_.executor(), channel_->Call(method::kBatchRead, request.SerializeAsString(),
-                                                                std::move(options)));
+  auto reply = run_blocking(threads_.executor(),
+                            channel_->Call(method::kBatchRead, request.SerializeAsString(), std::move(options)));
   ASSERT_TRUE(reply.ok()) << reply.status().ToString();
   EXPECT_EQ(reply->payload_len, 20000u + 6100u);
   ASSERT_EQ(parsed.results_size(), 4);

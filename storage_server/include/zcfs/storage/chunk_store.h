@@ -34,7 +34,8 @@ class AsyncMutex;
 class ChunkData {
  public:
   ChunkData() = default;
-  ChunkData(IoBuffer buffer, size_t offset, size_t length) : buffer_(std::move(buffer)), offset_(offset), length_(length) {}
+  ChunkData(IoBuffer buffer, size_t offset, size_t length)
+      : buffer_(std::move(buffer)), offset_(offset), length_(length) {}
   std::span<const std::byte> data() const { return {buffer_.data() + offset_, length_}; }
   size_t length() const { return length_; }
 

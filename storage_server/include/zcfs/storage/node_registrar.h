@@ -39,7 +39,7 @@ class NodeRegistrar {
 
   // Reads the persisted node id and starts the loop.
   Status Start();
-  // Ends the loop and waits until it has exited. Idempotent.
+  // Ends the loop and waits until it has exited (the executor must still be running). Idempotent.
   void Stop();
 
   uint32_t node_id() const { return node_id_.load(); }
@@ -55,7 +55,7 @@ class NodeRegistrar {
   std::vector<StorageTarget*> targets_;
   std::function<void()> on_registered_;
   Strand strand_;
-  asio::steady_timer timer_;  // used on strand_ only
+  asio::steady_timer timer_;             // used on strand_ only
   std::shared_ptr<RpcChannel> channel_;  // used on strand_ only
   bool stopping_ = false;                // used on strand_ only
   std::atomic<uint32_t> node_id_{0};

@@ -39,9 +39,9 @@ class UringBlockIo : public BlockIo {
   Task<Status> Sync(int fd) override;
 
   struct Stats {
-    uint64_t fixed_ops = 0;    // READ_FIXED / WRITE_FIXED submissions
-    uint64_t plain_ops = 0;    // READ / WRITE submissions (memory outside the registered pool)
-    uint64_t resubmits = 0;    // -EAGAIN retries and short-transfer continuations
+    uint64_t fixed_ops = 0;  // READ_FIXED / WRITE_FIXED submissions
+    uint64_t plain_ops = 0;  // READ / WRITE submissions (memory outside the registered pool)
+    uint64_t resubmits = 0;  // -EAGAIN retries and short-transfer continuations
     uint64_t pool_fallbacks = 0;
     bool buffers_registered = false;
   };
