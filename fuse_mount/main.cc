@@ -5,6 +5,7 @@
 //
 // Runs in the foreground until unmounted (fusermount3 -u / umount) or sent SIGTERM/SIGINT, which
 // unmount cleanly.
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -44,7 +45,10 @@ int serve(zcfs::ZcfsFuse& fs, const std::string& mountpoint, const std::vector<s
       fuse_loop_config loop{};
       loop.clone_fd = 0;
       loop.max_idle_threads = static_cast<unsigned>(threads);
-      rc = fuse_session_loop_mt(session, &loop) == 0 ? 0 : 1;
+      // After SIGTERM/SIGINT/SIGHUP libfuse's loop returns the signal number: a requested, clean stop.
+      int loop_rc = fuse_session_loop_mt(session, &loop);
+      rc = (loop_rc == 0 || loop_rc == SIGTERM || loop_rc == SIGINT || loop_rc == SIGHUP) ? 0 : 1;
+      if (rc != 0) LOG_ERROR << "FUSE session loop failed: " << loop_rc;
       fuse_session_unmount(session);
       LOG_INFO << "unmounted " << mountpoint;
     }
