@@ -123,7 +123,8 @@ TEST_F(EndToEndTest, WholeFileReadInOneCall) {
 }
 
 TEST_F(EndToEndTest, SparseFileReadsZerosInHoles) {
-  auto file = client_->CreatePath("/data/sparse.bin");
+  ASSERT_TRUE(client_->MakeDirs("/holes").ok());
+  auto file = client_->CreatePath("/holes/sparse.bin");
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   std::vector<std::byte> tail(1000, std::byte{0x5A});
   auto extended = client_->WriteAndExtend(*file, 10 << 20, tail);
