@@ -19,7 +19,7 @@ META_PORT=${ZCFS_META_PORT:-8000}
 META="127.0.0.1:$META_PORT"
 SAMPLES=${ZCFS_SAMPLES:-64}
 STORAGE_SERVERS=3
-BIN="$BUILD_DIR"
+BIN="$BUILD_DIR/bin"
 
 log() { printf '\033[1mzcfs:\033[0m %s\n' "$*"; }
 die() { printf 'zcfs: error: %s\n' "$*" >&2; exit 1; }
@@ -76,7 +76,7 @@ down() {
 up() {
   "$ROOT/deploy/install-deps.sh"
   log "building (Release) in $BUILD_DIR"
-  "$ROOT/deploy/build.sh" "$BUILD_DIR" Release
+  "$ROOT/deploy/build.sh" "$BUILD_DIR" Release -DZCFS_BUILD_TESTS=OFF
   down >/dev/null
   mkdir -p "$STATE"/{run,logs} "$MOUNT"
   [[ $(stat -f -c %T "$STATE") == tmpfs ]] && die "$STATE is tmpfs, which has no O_DIRECT; set ZCFS_STATE"
