@@ -14,12 +14,23 @@ inline constexpr uint16_t kCreate = 104;        // CreateRequest -> AttrReply
 inline constexpr uint16_t kReaddir = 105;       // ReaddirRequest -> ReaddirReply
 inline constexpr uint16_t kExtendLength = 106;  // ExtendLengthRequest -> AttrReply
 inline constexpr uint16_t kSetAttr = 107;       // SetAttrRequest -> AttrReply
+inline constexpr uint16_t kUnlink = 108;        // RemoveRequest -> EmptyReply
+inline constexpr uint16_t kRmdir = 109;         // RemoveRequest -> EmptyReply
+inline constexpr uint16_t kRename = 110;        // RenameRequest -> EmptyReply
+inline constexpr uint16_t kLink = 111;          // LinkRequest -> AttrReply
+inline constexpr uint16_t kSymlink = 112;       // SymlinkRequest -> AttrReply (readlink: GetAttr's symlink_target)
+inline constexpr uint16_t kOpen = 113;          // OpenRequest -> OpenReply
+inline constexpr uint16_t kClose = 114;         // CloseRequest -> AttrReply
+inline constexpr uint16_t kKeepAlive = 115;     // KeepAliveRequest -> EmptyReply
+inline constexpr uint16_t kStatFs = 116;        // StatFsRequest -> StatFsReply
 inline constexpr uint16_t kRegisterNode = 120;  // RegisterNodeRequest -> RegisterNodeReply
 inline constexpr uint16_t kGetRouting = 121;    // GetRoutingRequest -> RoutingTable
+inline constexpr uint16_t kClusterStatus = 122; // ClusterStatusRequest -> ClusterStatusReply
 
 // storage service
 inline constexpr uint16_t kBatchRead = 201;   // BatchReadRequest -> BatchReadReply + payload
 inline constexpr uint16_t kWriteChunk = 202;  // WriteChunkRequest + payload -> WriteChunkReply
+inline constexpr uint16_t kTruncateChunks = 203;  // TruncateChunksRequest -> TruncateChunksReply
 
 }  // namespace zcfs::method
 
@@ -31,4 +42,12 @@ inline constexpr uint32_t kGid = 1u << 2;
 inline constexpr uint32_t kSize = 1u << 3;
 inline constexpr uint32_t kAtime = 1u << 4;
 inline constexpr uint32_t kMtime = 1u << 5;
+inline constexpr uint32_t kAtimeNow = 1u << 6;  // set atime to the server's now (utimensat UTIME_NOW)
+inline constexpr uint32_t kMtimeNow = 1u << 7;
 }  // namespace zcfs::setattr
+
+namespace zcfs::rename {
+// Bits of RenameRequest.flags, as renameat2(2).
+inline constexpr uint32_t kNoReplace = 1u << 0;  // fail with kAlreadyExists if the new name exists
+inline constexpr uint32_t kExchange = 1u << 1;   // atomically swap the two names (both must exist)
+}  // namespace zcfs::rename
