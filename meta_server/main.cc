@@ -6,8 +6,11 @@
 //   --meta.chunk_size=SIZE    (default chunk size of new files, e.g. 4MiB)
 //   --meta.stripe_width=N     (cap on the default stripe width; 0 = all targets)
 //   --meta.sync_writes=BOOL   (sync the WAL on every mutation, default true)
+//   --meta.session_lease=MS   (ms a client's open-file sessions live without renewal, default 60000)
+//   --meta.reclaim_interval=MS (ms between passes that remove unlinked files' chunks, default 5000)
 //   --log-level=LEVEL, --config=FILE
 // Exits 0 after SIGTERM/SIGINT, 2 on bad flags or an unopenable database.
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,6 +18,7 @@
 #include "zcfs/common/logging.h"
 #include "zcfs/meta/meta_operator.h"
 #include "zcfs/meta/meta_service.h"
+#include "zcfs/meta/orphan_reclaimer.h"
 #include "zcfs/meta/rocksdb_kv_store.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/proto/server_runtime.h"
@@ -29,6 +33,7 @@ struct Flags {
   std::string ready_file;
   int threads = 2;
   bool sync_writes = true;
+  std::chrono::milliseconds reclaim_interval{5000};
   zcfs::meta::MetaOptions meta;
 };
 
@@ -50,6 +55,12 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
   if (width < 0 || width > 65535)
     return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.stripe_width must be 0..65535");
   f.meta.max_stripe_width = static_cast<uint32_t>(width);
+  ASSIGN_OR_RETURN(int64_t lease_ms, config.GetInt("meta.session_lease", 60000));
+  if (lease_ms < 1) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.session_lease must be positive");
+  f.meta.session_lease = std::chrono::milliseconds(lease_ms);
+  ASSIGN_OR_RETURN(int64_t reclaim_ms, config.GetInt("meta.reclaim_interval", 5000));
+  if (reclaim_ms < 1) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.reclaim_interval must be positive");
+  f.reclaim_interval = std::chrono::milliseconds(reclaim_ms);
   return f;
 }
 
@@ -64,8 +75,18 @@ int run(const Flags& flags) {
   if (ec) return fail(zcfs::Error(zcfs::Code::kIoError, "create " + flags.data_dir + ": " + ec.message()));
   auto store = zcfs::meta::RocksKvStore::Open(flags.data_dir + "/meta.db", {.sync_writes = flags.sync_writes});
   if (!store.ok()) return fail(store.status());
-  auto op = zcfs::meta::MetaOperator::Open(**store, flags.meta);
+  // The trimmer finds storage servers through the operator's routing table, so it is created first
+  // and pointed at the operator once that exists.
+  std::atomic<zcfs::meta::MetaOperator*> op_for_routing{nullptr};
+  zcfs::meta::MetaOptions options = flags.meta;
+  options.trimmer = zcfs::meta::MakeStorageChunkTrimmer([&op_for_routing] {
+    zcfs::meta::MetaOperator* op = op_for_routing.load();
+    return op ? op->GetRouting() : zcfs::pb::RoutingTable();
+  });
+  auto op = zcfs::meta::MetaOperator::Open(**store, options);
   if (!op.ok()) return fail(op.status());
+  op_for_routing = op->get();
+  zcfs::meta::OrphanReclaimer reclaimer(**op, flags.reclaim_interval);
 
   zcfs::IoThreads io(flags.threads);
   auto server = std::make_unique<zcfs::RpcServer>(io.context());
@@ -85,6 +106,7 @@ int run(const Flags& flags) {
     io.Stop();
   });
   server.reset();  // no handler can run any more: the I/O threads are joined
+  reclaimer.Stop();
   op->reset();
   zcfs::Status closed = (*store)->Close();
   if (!closed.ok()) {

@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <random>
+
 #include "client_impl.h"
+#include "paths.h"
 #include "pb_convert.h"
 #include "zcfs/common/copy_counter.h"
 #include "zcfs/proto/methods.h"
@@ -11,32 +14,29 @@
 namespace zcfs {
 namespace {
 
-Result<FileInfo> attr_of(Result<pb::AttrReply> reply) {
-  if (!reply.ok()) return reply.status();
-  return from_pb(reply->attr());
-}
-
-// Splits "/a//b/c/" into {"a", "b", "c"}.
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> parts;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    if (!part.empty()) parts.emplace_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
+uint64_t random_client_id() {
+  std::random_device random;
+  uint64_t id = 0;
+  while (id == 0) id = (uint64_t{random()} << 32) | random();
+  return id;
 }
 
 }  // namespace
-
 ClientImpl::ClientImpl(ClientOptions options)
     : options_(std::move(options)),
       io_(options_.io_threads),
-      transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}) {}
+      transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
+      client_id_(random_client_id()),
+      sessions_([this] { RenewSessions(); }, options_.session_renew_interval) {}
+
+void ClientImpl::RenewSessions() {
+  pb::KeepAliveRequest req;
+  req.set_client_id(client_id_);
+  (void)MetaCall<pb::EmptyReply>(method::kKeepAlive, req);
+}
 
 ClientImpl::~ClientImpl() {
+  sessions_.Stop();  // it calls the meta server through the I/O threads stopped below
   transport_.CloseAll();
   io_.Stop();
 }
@@ -48,6 +48,7 @@ pb::Credentials ClientImpl::credentials(const std::optional<Credentials>& caller
   pb::Credentials cred;
   cred.set_uid(who.uid);
   cred.set_gid(who.gid);
+  for (uint32_t group : who.groups) cred.add_groups(group);
   return cred;
 }
 
@@ -71,10 +72,11 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
 Client::Client(std::unique_ptr<ClientImpl> impl) : impl_(std::move(impl)) {}
 Client::~Client() = default;
 
-Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name) {
+Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name, std::optional<Credentials> cred) {
   pb::LookupRequest req;
   req.set_parent(parent);
   req.set_name(std::string(name));
+  *req.mutable_cred() = impl_->credentials(cred);
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kLookup, req));
 }
 
@@ -106,11 +108,13 @@ Result<FileInfo> Client::Create(uint64_t parent, std::string_view name, const Cr
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kCreate, req));
 }
 
-Result<DirPage> Client::ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries) {
+Result<DirPage> Client::ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries,
+                                   std::optional<Credentials> cred) {
   pb::ReaddirRequest req;
   req.set_ino(ino);
   req.set_after(std::string(after));
   req.set_max_entries(max_entries);
+  *req.mutable_cred() = impl_->credentials(cred);
   ASSIGN_OR_RETURN(pb::ReaddirReply reply, impl_->MetaCall<pb::ReaddirReply>(method::kReaddir, req));
   DirPage page;
   page.eof = reply.eof();
@@ -118,11 +122,11 @@ Result<DirPage> Client::ReadDirPage(uint64_t ino, std::string_view after, uint32
   return page;
 }
 
-Result<std::vector<DirEntry>> Client::ReadDir(uint64_t ino) {
+Result<std::vector<DirEntry>> Client::ReadDir(uint64_t ino, std::optional<Credentials> cred) {
   std::vector<DirEntry> all;
   std::string after;
   for (;;) {
-    ASSIGN_OR_RETURN(auto page, ReadDirPage(ino, after));
+    ASSIGN_OR_RETURN(auto page, ReadDirPage(ino, after, 0, cred));
     for (auto& e : page.entries) all.push_back(std::move(e));
     if (page.eof || page.entries.empty()) break;
     after = all.back().name;
@@ -130,7 +134,7 @@ Result<std::vector<DirEntry>> Client::ReadDir(uint64_t ino) {
   return all;
 }
 
-Result<FileInfo> Client::SetAttr(uint64_t ino, const AttrChanges& changes) {
+Result<FileInfo> Client::SetAttr(uint64_t ino, const AttrChanges& changes, std::optional<Credentials> cred) {
   pb::SetAttrRequest req;
   req.set_ino(ino);
   uint32_t valid = 0;
@@ -140,8 +144,10 @@ Result<FileInfo> Client::SetAttr(uint64_t ino, const AttrChanges& changes) {
   if (changes.size) valid |= setattr::kSize, req.set_size(*changes.size);
   if (changes.atime_ns) valid |= setattr::kAtime, req.set_atime_ns(*changes.atime_ns);
   if (changes.mtime_ns) valid |= setattr::kMtime, req.set_mtime_ns(*changes.mtime_ns);
+  if (changes.atime_now) valid |= setattr::kAtimeNow;
+  if (changes.mtime_now) valid |= setattr::kMtimeNow;
   req.set_valid(valid);
-  *req.mutable_cred() = impl_->credentials(std::nullopt);
+  *req.mutable_cred() = impl_->credentials(cred);
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kSetAttr, req));
 }
 
@@ -188,13 +194,9 @@ Result<FileInfo> Client::MakeDirs(std::string_view path, uint32_t mode) {
 }
 
 Result<FileInfo> Client::CreatePath(std::string_view path, const CreateOptions& options) {
-  auto parts = split_path(path);
-  if (parts.empty()) return Error(Code::kIsDirectory, "cannot create the root directory");
-  std::string name = parts.back();
-  std::string parent_path;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += "/" + parts[i];
-  ASSIGN_OR_RETURN(FileInfo parent, Stat(parent_path));
-  auto created = Create(parent.ino, name, options);
+  ASSIGN_OR_RETURN(ParentAndName where, split_parent(path));
+  ASSIGN_OR_RETURN(FileInfo parent, Stat(where.parent));
+  auto created = Create(parent.ino, where.name, options);
   if (!created.ok()) return Status(created.status()).Prepend(std::string(path));
   return created;
 }

@@ -4,6 +4,7 @@
 
 #include "chunk_plan.h"
 #include "routing_cache.h"
+#include "session_keeper.h"
 #include "zcfs.pb.h"
 #include "zcfs/client/client.h"
 #include "zcfs/proto/io_threads.h"
@@ -18,6 +19,7 @@ class ClientImpl {
   ~ClientImpl();
 
   Status Start();
+  void RenewSessions();
   pb::Credentials credentials(const std::optional<Credentials>& caller) const;
   Result<pb::RoutingTable> FetchRouting() { return run_blocking(io_.executor(), FetchRoutingAsync()); }
 
@@ -30,6 +32,9 @@ class ClientImpl {
   Task<Result<size_t>> ReadAsync(FileInfo file, uint64_t offset, std::span<std::byte> dst);
   Task<Status> WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src);
   asio::any_io_executor executor() { return io_.executor(); }
+  // Random, nonzero: names this client's file sessions on the meta server.
+  uint64_t client_id() const { return client_id_; }
+  SessionKeeper& sessions() { return sessions_; }
 
  private:
   template <typename Reply, typename Request>
@@ -51,6 +56,8 @@ class ClientImpl {
   IoThreads io_;
   TcpTransport transport_;
   RoutingCache routing_;
+  const uint64_t client_id_;
+  SessionKeeper sessions_;  // last: its thread calls into the members above
 };
 
 }  // namespace zcfs

@@ -26,6 +26,7 @@ FileInfo from_pb(const pb::InodeAttr& attr) {
   info.version = attr.version();
   info.chunk_size = attr.layout().chunk_size();
   info.targets.assign(attr.layout().targets().begin(), attr.layout().targets().end());
+  info.symlink_target = attr.symlink_target();
   return info;
 }
 

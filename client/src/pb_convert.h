@@ -9,4 +9,9 @@ namespace zcfs {
 FileType from_pb(pb::FileType type);
 FileInfo from_pb(const pb::InodeAttr& attr);
 
+inline Result<FileInfo> attr_of(Result<pb::AttrReply> reply) {
+  if (!reply.ok()) return reply.status();
+  return from_pb(reply->attr());
+}
+
 }  // namespace zcfs

@@ -1,6 +1,7 @@
 // zcfs: the command-line client.
 //
 //   zcfs [--meta=HOST:PORT] ls PATH | stat PATH | mkdir PATH | put LOCAL REMOTE | get REMOTE LOCAL
+//                           | cluster status
 //
 // The meta server address comes from --meta, else $ZCFS_META, else 127.0.0.1:8000. `put` and `get`
 // copy whole files (directories recursively). Errors name the path and the cause; exit code 1.
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_cluster.h"
 #include "zcfs/client/client.h"
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/common/config.h"
@@ -176,6 +178,7 @@ int usage() {
                "  mkdir PATH           create a directory and its missing parents\n"
                "  put LOCAL REMOTE     copy a local file or directory into zcfs\n"
                "  get REMOTE LOCAL     copy a file or directory out of zcfs\n"
+               "  cluster status       list the storage nodes and targets with their state and use\n"
                "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n");
   return 2;
 }
@@ -201,6 +204,7 @@ int run(int argc, char** argv) {
   }
   if (cmd == "put") return cmd_put(**client, args[1], args[2]);
   if (cmd == "get") return cmd_get(**client, args[1], args[2]);
+  if (cmd == "cluster" && args[1] == "status") return cmd_cluster_status(**client);
   return usage();
 }
 

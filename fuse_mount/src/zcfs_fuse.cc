@@ -16,9 +16,10 @@ namespace {
 
 constexpr size_t kMaxIo = 1 << 20;  // largest read/write the kernel sends (max_write, max_pages 256)
 
-// An open file: the attributes fetched at open, and how far this handle has written.
-struct OpenFile {
-  FileInfo info;
+// An open file: its session and attributes from open, and how far this handle has written.
+struct FileHandle {
+  OpenFile open;
+  FileInfo& info = open.info;
   std::atomic<uint64_t> written_end{0};
   std::atomic<uint64_t> reported_end{0};  // the size already sent to the meta server
 };
@@ -29,7 +30,7 @@ struct OpenDir {
 };
 
 ZcfsFuse& fs(fuse_req_t req) { return *static_cast<ZcfsFuse*>(fuse_req_userdata(req)); }
-OpenFile* file_of(fuse_file_info* fi) { return reinterpret_cast<OpenFile*>(fi->fh); }
+FileHandle* file_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
 
 timespec to_timespec(int64_t ns) { return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
 
@@ -79,13 +80,23 @@ void reply_attr(fuse_req_t req, const Result<FileInfo>& info) {
   fuse_reply_attr(req, &st, fs(req).options().attr_timeout);
 }
 
+// The calling process's credentials, supplementary groups included, for the meta server's checks.
 Credentials caller(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Credentials{ctx->uid, ctx->gid};
+  Credentials cred{ctx->uid, ctx->gid, {}};
+  gid_t groups[64];
+  int n = fuse_req_getgroups(req, 64, groups);
+  for (int i = 0; i < std::min(n, 64); ++i) cred.groups.push_back(groups[i]);
+  return cred;
+}
+
+void reply_status(fuse_req_t req, const Status& status) {
+  if (!status.ok()) return reply_error(req, status);
+  fuse_reply_err(req, 0);
 }
 
 // Sends the end of this handle's writes to the meta server if it moved since the last report.
-Status report_length(Client& client, OpenFile& file) {
+Status report_length(Client& client, FileHandle& file) {
   uint64_t end = file.written_end.load();
   if (end <= file.reported_end.load()) return Status::Ok();
   auto info = client.ExtendLength(file.info.ino, end);
@@ -101,7 +112,7 @@ void op_init(void* userdata, fuse_conn_info* conn) {
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  reply_entry(req, fs(req).client().Lookup(parent, name));
+  reply_entry(req, fs(req).client().Lookup(parent, name, caller(req)));
 }
 
 // Inode numbers are zcfs's own; there is nothing to drop.
@@ -115,26 +126,75 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
   if (to_set & FUSE_SET_ATTR_UID) changes.uid = attr->st_uid;
   if (to_set & FUSE_SET_ATTR_GID) changes.gid = attr->st_gid;
   if (to_set & FUSE_SET_ATTR_SIZE) changes.size = static_cast<uint64_t>(attr->st_size);
-  timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
   auto ns = [](const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
-  if (to_set & FUSE_SET_ATTR_ATIME) changes.atime_ns = ns((to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim);
-  if (to_set & FUSE_SET_ATTR_MTIME) changes.mtime_ns = ns((to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim);
-  reply_attr(req, fs(req).client().SetAttr(ino, changes));
+  if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+    changes.atime_now = true;
+  } else if (to_set & FUSE_SET_ATTR_ATIME) {
+    changes.atime_ns = ns(attr->st_atim);
+  }
+  if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+    changes.mtime_now = true;
+  } else if (to_set & FUSE_SET_ATTR_MTIME) {
+    changes.mtime_ns = ns(attr->st_mtim);
+  }
+  reply_attr(req, fs(req).client().SetAttr(ino, changes, caller(req)));
 }
 
 void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   reply_entry(req, fs(req).client().Mkdir(parent, name, mode & 07777, caller(req)));
 }
 
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_status(req, fs(req).client().Unlink(parent, name, caller(req)));
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  reply_status(req, fs(req).client().Rmdir(parent, name, caller(req)));
+}
+
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
+               unsigned int flags) {
+  if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0) {  // RENAME_WHITEOUT: overlayfs only
+    fuse_reply_err(req, EINVAL);
+    return;
+  }
+  uint32_t zcfs_flags = ((flags & RENAME_NOREPLACE) ? kRenameNoReplace : 0) |
+                        ((flags & RENAME_EXCHANGE) ? kRenameExchange : 0);
+  reply_status(req, fs(req).client().Rename(parent, name, new_parent, new_name, zcfs_flags, caller(req)));
+}
+
+void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t new_parent, const char* new_name) {
+  reply_entry(req, fs(req).client().Link(ino, new_parent, new_name, caller(req)));
+}
+
+void op_symlink(fuse_req_t req, const char* target, fuse_ino_t parent, const char* name) {
+  reply_entry(req, fs(req).client().Symlink(parent, name, target, caller(req)));
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  auto target = fs(req).client().ReadLink(ino);
+  if (!target.ok()) return reply_error(req, target.status());
+  fuse_reply_readlink(req, target->c_str());
+}
+
+// Opens a session for the handle (it keeps the data of an unlinked file); O_TRUNC truncates.
+Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, int flags, const Credentials& cred) {
+  ASSIGN_OR_RETURN(OpenFile open, fs(req).client().Open(ino, flags, cred));
+  auto file = std::make_unique<FileHandle>();
+  file->open = std::move(open);
+  return file;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto info = fs(req).client().GetAttr(ino);
-  if (!info.ok()) return reply_error(req, info.status());
-  if (info->is_dir()) return reply_error(req, Error(Code::kIsDirectory, "open of a directory"));
-  auto file = std::make_unique<OpenFile>();
-  file->info = std::move(info).value();
-  fi->fh = reinterpret_cast<uint64_t>(file.get());
-  if (fuse_reply_open(req, fi) == 0) file.release();  // else the kernel never saw the handle
+  auto file = open_handle(req, ino, fi->flags, caller(req));
+  if (!file.ok()) return reply_error(req, file.status());
+  if ((*file)->info.is_dir()) return reply_error(req, Error(Code::kIsDirectory, "open of a directory"));
+  fi->fh = reinterpret_cast<uint64_t>(file->get());
+  if (fuse_reply_open(req, fi) == 0) {
+    file->release();  // else the kernel never saw the handle
+  } else {
+    (void)fs(req).client().Close((*file)->open);
+  }
 }
 
 void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
@@ -144,16 +204,24 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   options.cred = caller(req);
   auto info = fs(req).client().Create(parent, name, options);
   if (!info.ok()) return reply_error(req, info.status());
-  auto file = std::make_unique<OpenFile>();
-  file->info = *info;
-  fi->fh = reinterpret_cast<uint64_t>(file.get());
+  // open(2) with O_CREAT lets the creator write what it created whatever the new mode says, so the
+  // session of a plain create is opened with root's rights; O_TRUNC of a file that already existed
+  // is checked with the caller's.
+  auto file = (fi->flags & O_TRUNC) ? open_handle(req, info->ino, O_WRONLY | O_TRUNC, caller(req))
+                                    : open_handle(req, info->ino, O_RDONLY, Credentials{});
+  if (!file.ok()) return reply_error(req, file.status());
+  fi->fh = reinterpret_cast<uint64_t>(file->get());
   fuse_entry_param e{};
   e.ino = info->ino;
   e.generation = 1;
-  e.attr = to_stat(*info);
+  e.attr = to_stat((*file)->info);
   e.attr_timeout = fs(req).options().attr_timeout;
   e.entry_timeout = fs(req).options().entry_timeout;
-  if (fuse_reply_create(req, &e, fi) == 0) file.release();
+  if (fuse_reply_create(req, &e, fi) == 0) {
+    file->release();
+  } else {
+    (void)fs(req).client().Close((*file)->open);
+  }
 }
 
 // Each worker thread reads into its own block-aligned buffer, reused across requests.
@@ -164,7 +232,7 @@ std::span<std::byte> thread_read_buffer(size_t size) {
 }
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  OpenFile* file = file_of(fi);
+  FileHandle* file = file_of(fi);
   FileInfo view = file->info;
   view.size = std::max(view.size, file->written_end.load());  // see this handle's own writes
   auto dst = thread_read_buffer(size);
@@ -174,7 +242,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
-  OpenFile* file = file_of(fi);
+  FileHandle* file = file_of(fi);
   Status s = fs(req).client().Write(file->info, static_cast<uint64_t>(off),
                                     std::span(reinterpret_cast<const std::byte*>(buf), size));
   if (!s.ok()) return reply_error(req, s);
@@ -197,14 +265,15 @@ void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  std::unique_ptr<OpenFile> file(file_of(fi));
-  Status s = report_length(fs(req).client(), *file);
-  if (!s.ok()) LOG_WARN << "release of inode " << file->info.ino << ": " << s.ToString();
-  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
+  std::unique_ptr<FileHandle> file(file_of(fi));
+  uint64_t end = file->written_end.load();
+  auto closed = fs(req).client().Close(file->open, end > file->reported_end.load() ? end : 0);
+  if (!closed.ok()) LOG_WARN << "release of inode " << file->info.ino << ": " << closed.status().ToString();
+  fuse_reply_err(req, closed.ok() ? 0 : closed.status().to_errno());
 }
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto entries = fs(req).client().ReadDir(ino);
+  auto entries = fs(req).client().ReadDir(ino, caller(req));
   if (!entries.ok()) return reply_error(req, entries.status());
   auto dir = std::make_unique<OpenDir>();
   dir->entries.push_back(DirEntry{".", ino, FileType::kDirectory});
@@ -257,6 +326,12 @@ fuse_lowlevel_ops make_operations() {
   ops.getattr = op_getattr;
   ops.setattr = op_setattr;
   ops.mkdir = op_mkdir;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.rename = op_rename;
+  ops.link = op_link;
+  ops.symlink = op_symlink;
+  ops.readlink = op_readlink;
   ops.open = op_open;
   ops.create = op_create;
   ops.read = op_read;

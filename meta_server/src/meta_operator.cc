@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <bit>
 
+#include "file_sessions.h"
 #include "keys.h"
 #include "layout.h"
 #include "node_registry.h"
+#include "permissions.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs::meta {
@@ -50,6 +52,8 @@ MetaOperator::MetaOperator(KvStore& store, MetaOptions options) : store_(store),
   if (!options_.wall_clock_ns) options_.wall_clock_ns = system_ns;
   if (!options_.monotonic_clock_ns) options_.monotonic_clock_ns = steady_ns;
   registry_ = std::make_unique<NodeRegistry>(store_, options_.node_timeout, options_.monotonic_clock_ns);
+  sessions_ = std::make_unique<FileSessions>(options_.session_lease.count(), options_.monotonic_clock_ns);
+  reclaim_after_ns_ = options_.monotonic_clock_ns() + options_.session_lease.count();
 }
 
 MetaOperator::~MetaOperator() = default;
@@ -57,8 +61,10 @@ MetaOperator::~MetaOperator() = default;
 Result<std::unique_ptr<MetaOperator>> MetaOperator::Open(KvStore& store, MetaOptions options) {
   RETURN_IF_ERROR(validate_chunk_size(options.chunk_size));
   if (options.node_timeout.count() <= 0) return Error(Code::kInvalidArgument, "node timeout must be positive");
+  if (options.session_lease.count() <= 0) return Error(Code::kInvalidArgument, "session lease must be positive");
   std::unique_ptr<MetaOperator> op(new MetaOperator(store, std::move(options)));
   RETURN_IF_ERROR(op->Bootstrap());
+  RETURN_IF_ERROR(op->LoadCounters());
   RETURN_IF_ERROR(op->registry_->Load());
   return op;
 }
@@ -73,8 +79,8 @@ Status MetaOperator::Bootstrap() {
     attr.set_ino(kRootIno);
     attr.set_type(pb::FILE_TYPE_DIRECTORY);
     attr.set_mode(0755);
-    attr.set_size(kDirectorySize);
     attr.set_nlink(2);
+    attr.set_parent(kRootIno);
     attr.set_atime_ns(now);
     attr.set_mtime_ns(now);
     attr.set_ctime_ns(now);
@@ -82,6 +88,7 @@ Status MetaOperator::Bootstrap() {
     WriteBatch batch;
     batch.Put(Column::kInodes, keys::inode_key(kRootIno), attr.SerializeAsString());
     batch.Put(Column::kSystem, std::string(keys::kNextIno), keys::be64(kRootIno + 1));
+    batch.Put(Column::kSystem, std::string(keys::kInodeCount), keys::be64(1));
     RETURN_IF_ERROR(store_.Write(batch));
     LOG_INFO << "created the root directory of a new namespace";
   }
@@ -129,9 +136,11 @@ Result<pb::DirEntry> MetaOperator::LoadEntry(uint64_t parent, std::string_view n
   return entry;
 }
 
-Result<pb::InodeAttr> MetaOperator::Lookup(uint64_t parent, std::string_view name) const {
+Result<pb::InodeAttr> MetaOperator::Lookup(uint64_t parent, std::string_view name,
+                                           const pb::Credentials& cred) const {
   RETURN_IF_ERROR(validate_name(name));
-  RETURN_IF_ERROR(LoadDirectory(parent));
+  ASSIGN_OR_RETURN(pb::InodeAttr dir, LoadDirectory(parent));
+  RETURN_IF_ERROR(check_access(dir, cred, kMayExec));
   ASSIGN_OR_RETURN(pb::DirEntry entry, LoadEntry(parent, name));
   auto attr = LoadInode(entry.ino());
   if (!attr.ok() && attr.status().code() == Code::kNotFound) {
@@ -143,10 +152,12 @@ Result<pb::InodeAttr> MetaOperator::Lookup(uint64_t parent, std::string_view nam
 
 Result<pb::InodeAttr> MetaOperator::GetAttr(uint64_t ino) const { return LoadInode(ino); }
 
-Result<pb::ReaddirReply> MetaOperator::Readdir(uint64_t ino, std::string_view after, uint32_t max_entries) const {
+Result<pb::ReaddirReply> MetaOperator::Readdir(uint64_t ino, std::string_view after, uint32_t max_entries,
+                                               const pb::Credentials& cred) const {
   if (max_entries == 0) max_entries = kDefaultReaddirEntries;
   max_entries = std::min(max_entries, kMaxReaddirEntries);
-  RETURN_IF_ERROR(LoadDirectory(ino));
+  ASSIGN_OR_RETURN(pb::InodeAttr dir, LoadDirectory(ino));
+  RETURN_IF_ERROR(check_access(dir, cred, kMayRead));
   std::string prefix = keys::dentry_prefix(ino);
   std::string from = after.empty() ? std::string() : keys::dentry_key(ino, after);
   // One extra entry tells whether more follow.
@@ -180,5 +191,7 @@ Result<pb::RegisterNodeReply> MetaOperator::RegisterNode(const pb::RegisterNodeR
 }
 
 pb::RoutingTable MetaOperator::GetRouting() const { return registry_->Routing(); }
+
+pb::ClusterStatusReply MetaOperator::ClusterStatus() const { return registry_->ClusterStatus(); }
 
 }  // namespace zcfs::meta

@@ -151,17 +151,39 @@ pb::RoutingTable NodeRegistry::Routing() const {
     n->set_address(node.address());
     n->set_online(Online(id, now));
   }
+  AddTargets(table.mutable_targets());
+  return table;
+}
+
+void NodeRegistry::AddTargets(google::protobuf::RepeatedPtrField<pb::RoutingTarget>* out) const {
   for (const auto& [target_id, node_id] : target_owner_) {
     for (const auto& t : nodes_.at(node_id).targets()) {
       if (t.target_id() != target_id) continue;
-      auto* rt = table.add_targets();
+      auto* rt = out->Add();
       rt->set_target_id(target_id);
       rt->set_node_id(node_id);
       rt->set_capacity_bytes(t.capacity_bytes());
       rt->set_used_bytes(t.used_bytes());
     }
   }
-  return table;
+}
+
+pb::ClusterStatusReply NodeRegistry::ClusterStatus() const {
+  std::lock_guard lock(mutex_);
+  int64_t now = monotonic_ns_();
+  pb::ClusterStatusReply reply;
+  reply.set_routing_version(counters_.routing_version);
+  for (const auto& [id, node] : nodes_) {
+    auto* n = reply.add_nodes();
+    n->set_node_id(id);
+    n->set_address(node.address());
+    n->set_online(Online(id, now));
+    auto seen = last_seen_ns_.find(id);
+    // Every known node has a last-seen time (loading counts as seen); -1 would mean "never".
+    n->set_since_heartbeat_ms(seen == last_seen_ns_.end() ? -1 : (now - seen->second) / 1'000'000);
+  }
+  AddTargets(reply.mutable_targets());
+  return reply;
 }
 
 std::vector<uint32_t> NodeRegistry::OnlineTargets(bool* any_registered) const {

@@ -30,6 +30,8 @@ class NodeRegistry {
   Status Load();
   Result<pb::RegisterNodeReply> Register(const pb::RegisterNodeRequest& request);
   pb::RoutingTable Routing() const;
+  // The routing table plus each node's liveness and the time since it was last heard from.
+  pb::ClusterStatusReply ClusterStatus() const;
   // Targets of online nodes, and whether any target is registered at all (online or not).
   std::vector<uint32_t> OnlineTargets(bool* any_registered) const;
 
@@ -43,6 +45,8 @@ class NodeRegistry {
   // `counters`. Fails when a target id belongs to another node or ids repeat.
   Status AssignIds(pb::RegisterNodeRequest& record, Counters& counters) const;
   bool Online(uint32_t node_id, int64_t now) const;
+  // Appends every target, in target id order, with its owner and usage. Caller holds mutex_.
+  void AddTargets(google::protobuf::RepeatedPtrField<pb::RoutingTarget>* out) const;
 
   KvStore& store_;
   const std::chrono::nanoseconds timeout_;

@@ -35,6 +35,15 @@ class MetaOperatorTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : pb::InodeAttr();
   }
+  // Lets any user create in the root (as root: a default pb::Credentials).
+  void OpenRootToAll() {
+    pb::SetAttrRequest chmod;
+    chmod.set_ino(kRootIno);
+    chmod.set_valid(setattr::kMode);
+    chmod.set_mode(0777);
+    auto r = op().SetAttr(chmod);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
 };
 TYPED_TEST_SUITE(MetaOperatorTest, StoreEnvs, EnvNames);
 
@@ -51,6 +60,7 @@ TYPED_TEST(MetaOperatorTest, RootDirectoryExists) {
 }
 
 TYPED_TEST(MetaOperatorTest, MkdirLookupAndParentLinks) {
+  this->OpenRootToAll();
   pb::InodeAttr root_before = this->MustGet(kRootIno);
   auto dir = this->op().Mkdir(kRootIno, "data", 040750, Cred(7, 8));
   ASSERT_TRUE(dir.ok()) << dir.status().ToString();
@@ -60,10 +70,12 @@ TYPED_TEST(MetaOperatorTest, MkdirLookupAndParentLinks) {
   EXPECT_EQ(dir->uid(), 7u);
   EXPECT_EQ(dir->gid(), 8u);
   EXPECT_EQ(dir->nlink(), 2u);
-  EXPECT_EQ(dir->size(), kDirectorySize);
+  EXPECT_EQ(dir->size(), 0u);  // a directory's size counts its entries
+  EXPECT_EQ(dir->parent(), kRootIno);
 
   pb::InodeAttr root = this->MustGet(kRootIno);
   EXPECT_EQ(root.nlink(), 3u);
+  EXPECT_EQ(root.size(), 1u);
   EXPECT_GT(root.version(), root_before.version());
   EXPECT_GT(root.mtime_ns(), root_before.mtime_ns());
   EXPECT_GT(root.ctime_ns(), root_before.ctime_ns());
@@ -117,6 +129,7 @@ TYPED_TEST(MetaOperatorTest, LookupAndGetAttrErrors) {
 
 TYPED_TEST(MetaOperatorTest, CreateRegularFileWithDefaultLayout) {
   this->env_.AddNodes(2, 2);  // targets 1..4
+  this->OpenRootToAll();
   pb::InodeAttr root_before = this->MustGet(kRootIno);
   auto file = this->op().Create(kRootIno, "f", 0100644, Cred(5, 6), true);
   ASSERT_TRUE(file.ok()) << file.status().ToString();

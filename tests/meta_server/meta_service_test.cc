@@ -58,10 +58,10 @@ TEST_F(MetaServiceTest, NamespaceCallsRoundTrip) {
   mkdir.set_parent(kRootIno);
   mkdir.set_name("d");
   mkdir.set_mode(0700);
-  mkdir.mutable_cred()->set_uid(3);
+  mkdir.mutable_cred()->set_uid(0);
   auto dir = Call<pb::AttrReply>(method::kMkdir, mkdir);
   ASSERT_TRUE(dir.ok()) << dir.status().ToString();
-  EXPECT_EQ(dir->attr().uid(), 3u);
+  EXPECT_EQ(dir->attr().uid(), 0u);
 
   pb::LookupRequest lookup;
   lookup.set_parent(kRootIno);

@@ -40,6 +40,7 @@ struct FileInfo {
   uint64_t version = 0;
   uint32_t chunk_size = 0;        // regular files: bytes per chunk
   std::vector<uint32_t> targets;  // regular files: chunk i lives on targets[i % targets.size()]
+  std::string symlink_target;     // symbolic links: what they point to
 
   bool is_dir() const { return type == FileType::kDirectory; }
   bool is_file() const { return type == FileType::kRegular; }
@@ -64,18 +65,54 @@ struct AttrChanges {
   std::optional<uint64_t> size;
   std::optional<int64_t> atime_ns;
   std::optional<int64_t> mtime_ns;
+  bool atime_now = false;  // set atime to the server's clock (utimensat UTIME_NOW)
+  bool mtime_now = false;
+};
+
+// Flags of Client::Rename, as renameat2(2).
+inline constexpr uint32_t kRenameNoReplace = 1u << 0;  // fail with kAlreadyExists if the new name exists
+inline constexpr uint32_t kRenameExchange = 1u << 1;   // swap the two names atomically
+
+// An open file: its attributes at open time and the session that keeps its data alive while it is
+// open, even after it is unlinked.
+struct OpenFile {
+  FileInfo info;
+  uint64_t session_id = 0;
 };
 
 // Who asks: the owner of what a call creates. The FUSE mount passes the calling process's ids.
 struct Credentials {
   uint32_t uid = 0;
   uint32_t gid = 0;
+  std::vector<uint32_t> groups;  // supplementary groups
 };
 
 struct FsStats {
   uint64_t capacity_bytes = 0;
   uint64_t used_bytes = 0;
   uint32_t online_nodes = 0;
+};
+
+// One storage node as the meta server sees it (ClusterStatus).
+struct NodeStatus {
+  uint32_t node_id = 0;
+  std::string address;  // host:port clients connect to
+  bool online = false;
+  int64_t since_heartbeat_ms = 0;  // since the node's last registration or heartbeat
+};
+
+// One storage target (ClusterStatus).
+struct TargetStatus {
+  uint32_t target_id = 0;
+  uint32_t node_id = 0;  // the node serving it
+  uint64_t capacity_bytes = 0;
+  uint64_t used_bytes = 0;
+};
+
+struct ClusterState {
+  uint64_t routing_version = 0;
+  std::vector<NodeStatus> nodes;      // in node id order
+  std::vector<TargetStatus> targets;  // in target id order
 };
 
 struct CreateOptions {
@@ -91,6 +128,8 @@ struct ClientOptions {
   int io_threads = 2;
   std::chrono::milliseconds rpc_timeout{10000};
   std::chrono::milliseconds connect_timeout{3000};
+  // How often open-file sessions are renewed; keep well under the meta server's session lease (60 s).
+  std::chrono::milliseconds session_renew_interval{20000};
   // Credentials sent with namespace changes; default: the process's uid/gid.
   std::optional<Credentials> cred;
 };
@@ -104,18 +143,42 @@ class Client {
   ~Client();
 
   // ---- namespace by inode ----
-  Result<FileInfo> Lookup(uint64_t parent, std::string_view name);
+  // Namespace calls check POSIX permissions on the meta server with `cred` (default: the client's).
+  Result<FileInfo> Lookup(uint64_t parent, std::string_view name, std::optional<Credentials> cred = std::nullopt);
   Result<FileInfo> GetAttr(uint64_t ino);
   Result<FileInfo> Mkdir(uint64_t parent, std::string_view name, uint32_t mode = 0755,
                          std::optional<Credentials> cred = std::nullopt);
   Result<FileInfo> Create(uint64_t parent, std::string_view name, const CreateOptions& options = {});
-  Result<DirPage> ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries = 0);
-  Result<std::vector<DirEntry>> ReadDir(uint64_t ino);  // every page
-  Result<FileInfo> SetAttr(uint64_t ino, const AttrChanges& changes);
+  // Entries after the name `after` ("" = from the start); a name stays a valid cookie after it is removed.
+  Result<DirPage> ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries = 0,
+                              std::optional<Credentials> cred = std::nullopt);
+  Result<std::vector<DirEntry>> ReadDir(uint64_t ino, std::optional<Credentials> cred = std::nullopt);  // every page
+  // A smaller size also removes the data past it from the storage servers.
+  Result<FileInfo> SetAttr(uint64_t ino, const AttrChanges& changes, std::optional<Credentials> cred = std::nullopt);
+  // Removes a non-directory entry; the data goes when the last link is gone and no one has it open.
+  Status Unlink(uint64_t parent, std::string_view name, std::optional<Credentials> cred = std::nullopt);
+  // Removes an empty directory.
+  Status Rmdir(uint64_t parent, std::string_view name, std::optional<Credentials> cred = std::nullopt);
+  // rename(2); flags: kRenameNoReplace, kRenameExchange.
+  Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+                uint32_t flags = 0, std::optional<Credentials> cred = std::nullopt);
+  // A hard link new_parent/new_name to the non-directory `ino`.
+  Result<FileInfo> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                        std::optional<Credentials> cred = std::nullopt);
+  Result<FileInfo> Symlink(uint64_t parent, std::string_view name, std::string_view target,
+                           std::optional<Credentials> cred = std::nullopt);
+  Result<std::string> ReadLink(uint64_t ino);
+  // open(2) access check (O_ACCMODE, O_TRUNC) and a session; the client renews its sessions in the
+  // background until Close or the client's destruction.
+  Result<OpenFile> Open(uint64_t ino, int flags, std::optional<Credentials> cred = std::nullopt);
+  // Ends the session; written_end > 0 reports the end of what was written (as ExtendLength).
+  Result<FileInfo> Close(const OpenFile& file, uint64_t written_end = 0);
   // Grows the file's size to at least `length` (writers call this after writing; see Write).
   Result<FileInfo> ExtendLength(uint64_t ino, uint64_t length);
   // Capacity and use summed over the storage targets (fresh from the meta server).
   Result<FsStats> StatFs();
+  // Every storage node with its liveness, every target with its usage (zcfs cluster status).
+  Result<ClusterState> ClusterStatus();
 
   // ---- namespace by path ("/a/b", relative to the root) ----
   Result<FileInfo> Stat(std::string_view path);
@@ -123,6 +186,9 @@ class Client {
   Result<FileInfo> MakeDirs(std::string_view path, uint32_t mode = 0755);
   // Creates (or, unless exclusive, opens) the file at `path`; its parent must exist.
   Result<FileInfo> CreatePath(std::string_view path, const CreateOptions& options = {});
+  // Unlinks a file or symlink, or removes an empty directory.
+  Status Remove(std::string_view path);
+  Status RenamePath(std::string_view from, std::string_view to, uint32_t flags = 0);
 
   // ---- data ----
   // Reads up to dst.size() bytes at `offset` straight into `dst`; returns the bytes read (fewer at the

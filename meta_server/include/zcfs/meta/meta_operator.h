@@ -9,13 +9,19 @@
 // - Names: empty, ".", "..", or containing '/' or NUL -> kInvalidArgument; longer than 255 bytes ->
 //   kNameTooLong. Unknown inode -> kNotFound; a parent that is not a directory -> kNotDirectory.
 // - Directories follow POSIX link counts: a new directory has nlink 2 and adds one to its parent.
-//   A directory's size is reported as kDirectorySize. Times are ns of the realtime clock.
-// - Permissions are not checked yet (credentials only set the owner of new inodes).
+//   A directory's size is the number of entries in it. Times are ns of the realtime clock.
+// - Permissions: POSIX mode/uid/gid checks with the caller's credentials (permissions.h); uid 0
+//   bypasses them. A default-constructed pb::Credentials is root.
+// - File data lifecycle: a regular file whose last link goes away becomes an orphan (nlink 0, an
+//   "orphan/" marker in the system column) and keeps its data while sessions (Open..Close) hold it;
+//   ReclaimOrphans() then trims its chunks to nothing and deletes it. A truncation trims the chunks
+//   past the new size before the size is committed.
 //
 // Thread-safe: namespace mutations are serialized by one mutex, node registrations by another; reads
 // take no lock and see each batch entirely or not at all.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -25,15 +31,17 @@
 
 #include "zcfs.pb.h"
 #include "zcfs/common/status.h"
+#include "zcfs/meta/chunk_trimmer.h"
 #include "zcfs/meta/kv_store.h"
 
 namespace zcfs::meta {
 
 class NodeRegistry;
+class FileSessions;
 
 inline constexpr uint64_t kRootIno = 1;
 inline constexpr size_t kMaxNameLength = 255;
-inline constexpr uint64_t kDirectorySize = 4096;
+inline constexpr size_t kMaxSymlinkLength = 4095;
 inline constexpr uint32_t kMinChunkSize = 64u << 10;
 inline constexpr uint32_t kMaxChunkSize = 64u << 20;
 inline constexpr uint32_t kDefaultChunkSize = 4u << 20;
@@ -44,6 +52,11 @@ struct MetaOptions {
   uint32_t chunk_size = kDefaultChunkSize;  // default chunk size of new files (config meta.chunk_size)
   uint32_t max_stripe_width = 0;            // caps the default stripe width; 0 = every target (meta.stripe_width)
   std::chrono::nanoseconds node_timeout = std::chrono::seconds(10);  // silence after which a node is offline
+  // A client's file sessions die when it has not renewed them (KeepAlive or any session call) for
+  // this long. After a restart, orphans are not reclaimed for one lease, so clients can reopen theirs.
+  std::chrono::nanoseconds session_lease = std::chrono::seconds(60);
+  // Removes chunk data on the storage servers; null: data is not removed (unit tests).
+  std::shared_ptr<ChunkTrimmer> trimmer;
   // Clocks, replaceable in tests. Wall time (ns since the epoch) stamps inodes; monotonic time (ns)
   // measures node liveness. Unset = the system clocks.
   std::function<int64_t()> wall_clock_ns;
@@ -65,14 +78,20 @@ class MetaOperator {
   MetaOperator& operator=(const MetaOperator&) = delete;
 
   // ---- namespace reads ----
-  Result<pb::InodeAttr> Lookup(uint64_t parent, std::string_view name) const;
+  // Needs search permission on `parent`.
+  Result<pb::InodeAttr> Lookup(uint64_t parent, std::string_view name, const pb::Credentials& cred = {}) const;
   Result<pb::InodeAttr> GetAttr(uint64_t ino) const;
   // Entries of directory `ino` with names strictly after `after` ("" = from the start), in bytewise
   // name order, at most `max_entries` (0 = kDefaultReaddirEntries; capped at kMaxReaddirEntries).
-  // eof is set when no entry follows the last one returned. "." and ".." are not listed.
-  Result<pb::ReaddirReply> Readdir(uint64_t ino, std::string_view after, uint32_t max_entries) const;
+  // eof is set when no entry follows the last one returned. "." and ".." are not listed. A name is a
+  // valid cookie even after its entry is removed. Needs read permission.
+  Result<pb::ReaddirReply> Readdir(uint64_t ino, std::string_view after, uint32_t max_entries,
+                                   const pb::Credentials& cred = {}) const;
+  // Capacity of the online targets, inodes in use, nodes.
+  pb::StatFsReply StatFs() const;
 
   // ---- namespace mutations ----
+  // Creating or removing an entry needs write and search permission on its directory.
   // Name taken -> kAlreadyExists.
   Result<pb::InodeAttr> Mkdir(uint64_t parent, std::string_view name, uint32_t mode, const pb::Credentials& cred);
   // Creates a regular file with a new layout. If the name exists: exclusive -> kAlreadyExists;
@@ -86,14 +105,49 @@ class MetaOperator {
   // Regular files only (a directory -> kIsDirectory).
   Result<pb::InodeAttr> ExtendLength(uint64_t ino, uint64_t length);
   // Changes the fields named by request.valid() (zcfs::setattr bits); ctime becomes now. A size change
-  // (regular files only) also sets mtime unless the request sets it. Unknown bits -> kInvalidArgument;
-  // valid == 0 returns the attributes unchanged.
+  // (regular files only) also sets mtime unless the request sets it; a smaller size first trims the
+  // chunks past it (blocking on the storage servers). Unknown bits -> kInvalidArgument; valid == 0
+  // returns the attributes unchanged. Permission rules: check_setattr in permissions.h.
   Result<pb::InodeAttr> SetAttr(const pb::SetAttrRequest& request);
+  // Removes a non-directory entry (a directory -> kIsDirectory); the last link of a regular file makes
+  // it an orphan. Sticky directories need ownership of the directory or the entry (kNotPermitted).
+  Status Unlink(uint64_t parent, std::string_view name, const pb::Credentials& cred);
+  // Removes an empty directory: not a directory -> kNotDirectory, not empty -> kNotEmpty.
+  Status Rmdir(uint64_t parent, std::string_view name, const pb::Credentials& cred);
+  // rename(2)/renameat2(2) with zcfs::rename flags: replaces a file, or an empty directory by a
+  // directory; a directory into its own subtree -> kInvalidArgument; a non-empty target directory ->
+  // kNotEmpty; directory over non-directory -> kNotDirectory, the reverse -> kIsDirectory. Renaming a
+  // name onto a link of the same inode does nothing. Moving a directory to another parent also needs
+  // write permission on it (its ".." changes).
+  Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+                uint32_t flags, const pb::Credentials& cred);
+  // A new name for the non-directory `ino` (a directory -> kNotPermitted).
+  Result<pb::InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                             const pb::Credentials& cred);
+  // A symbolic link holding `target` (1..kMaxSymlinkLength bytes; readlink is GetAttr's symlink_target).
+  Result<pb::InodeAttr> Symlink(uint64_t parent, std::string_view name, std::string_view target,
+                                const pb::Credentials& cred);
+
+  // ---- file sessions ----
+  // Checks access for open(2) `flags` (O_ACCMODE, O_TRUNC truncates to 0) and opens a session of
+  // `client_id` on the file. Directories may be opened read-only only (else kIsDirectory).
+  Result<pb::OpenReply> Open(uint64_t ino, uint32_t flags, const pb::Credentials& cred, uint64_t client_id);
+  // Ends a session (unknown sessions are fine: they may have expired); written_end > 0 extends the
+  // length as ExtendLength does. Returns the file's attributes.
+  Result<pb::InodeAttr> Close(uint64_t client_id, uint64_t session_id, uint64_t ino, uint64_t written_end);
+  // Renews every session of `client_id`.
+  void KeepAlive(uint64_t client_id);
+  // One pass over the orphans: each one that no live session holds is trimmed to nothing on the storage
+  // servers and deleted. Returns how many were deleted; errors of single orphans are logged and retried
+  // on the next pass. Call it periodically (OrphanReclaimer does).
+  size_t ReclaimOrphans();
 
   // ---- cluster manager ----
   // Registers a storage node or, called again with its id, records a heartbeat. See node_registry.h.
   Result<pb::RegisterNodeReply> RegisterNode(const pb::RegisterNodeRequest& request);
   pb::RoutingTable GetRouting() const;
+  // What `zcfs cluster status` shows: the routing table with each node's liveness and heartbeat age.
+  pb::ClusterStatusReply ClusterStatus() const;
 
  private:
   MetaOperator(KvStore& store, MetaOptions options);
@@ -107,13 +161,28 @@ class MetaOperator {
   // Puts a new inode, its entry in `parent` and the advanced inode counter in one batch; commits it.
   Status CommitNewInode(pb::InodeAttr& parent, std::string_view name, const pb::InodeAttr& child);
   Status CommitInode(const pb::InodeAttr& attr);
+  // Adds the batch's inode-count change to the counter and commits it.
+  Status CommitCounted(WriteBatch& batch, int64_t inode_delta);
+  // Drops one link of `victim` (whose entry is being removed) into `batch`; returns the inode delta.
+  int64_t DropLink(WriteBatch& batch, pb::InodeAttr& victim, int64_t now);
+  // True when `dir` is `ancestor` or lies below it.
+  Result<bool> IsWithin(uint64_t dir, uint64_t ancestor) const;
+  // Loads parent directory `parent`, checks the caller may add or remove entries in it, and that
+  // `name` is free there (kAlreadyExists otherwise).
+  Result<pb::InodeAttr> PrepareNewEntry(uint64_t parent, std::string_view name, const pb::Credentials& cred) const;
+  // The shared part of Unlink and Rmdir.
+  Status RemoveEntry(uint64_t parent, std::string_view name, const pb::Credentials& cred, bool directory);
+  Status LoadCounters();
   int64_t Now() const { return options_.wall_clock_ns(); }
 
   KvStore& store_;
   MetaOptions options_;
   std::unique_ptr<NodeRegistry> registry_;
+  std::unique_ptr<FileSessions> sessions_;
+  int64_t reclaim_after_ns_ = 0;  // monotonic time before which no orphan is reclaimed
   std::mutex mutation_mutex_;  // serializes namespace read-modify-write sequences
   uint64_t next_ino_ = 0;      // guarded by mutation_mutex_
+  std::atomic<uint64_t> inode_count_{0};  // written under mutation_mutex_
 };
 
 }  // namespace zcfs::meta

@@ -1,8 +1,9 @@
 // MetaService: the RPC face of MetaOperator. Registers every meta method of proto/methods.h
-// (kLookup..kSetAttr, kRegisterNode, kGetRouting) on an RpcServer; each handler parses the request,
-// calls the operator and returns its reply or its Status. No logic lives here.
+// on an RpcServer; each handler parses the request, calls the operator and returns its reply or its
+// Status. No logic lives here.
 //
-// Handlers run synchronously on the connection's strand; a mutation may wait for a synced WAL write.
+// Handlers run synchronously on the connection's strand; a mutation may wait for a synced WAL write,
+// and a truncation for the storage servers to cut the file's chunks.
 // Thread-safe (as MetaOperator is). The operator must outlive the server's handlers.
 #pragma once
 
