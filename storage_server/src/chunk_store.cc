@@ -57,15 +57,18 @@ Result<int> ChunkStore::OpenChunk(ChunkId id, bool create) const {
   fd = ::open(path.c_str(), flags | O_CREAT, 0644);
   if (fd < 0) return Status::FromErrno(errno, "create " + path);
   // The new directory entry must be durable before metadata that refers to the chunk commits.
-  int dir = ::open((options_.dir + "/chunks").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0 || ::fsync(dir) != 0) {
-    Status s = Status::FromErrno(errno, "sync directory of " + path);
-    if (dir >= 0) ::close(dir);
+  if (Status s = SyncChunkDir(); !s.ok()) {
     ::close(fd);
-    return s;
+    return s.Prepend("create " + path);
   }
-  ::close(dir);
   return fd;
+}
+
+Status ChunkStore::SyncChunkDir() const {
+  std::string path = options_.dir + "/chunks";
+  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0 || ::fsync(dir.get()) != 0) return Status::FromErrno(errno, "sync directory " + path);
+  return Status::Ok();
 }
 
 AsyncMutex& ChunkStore::LockFor(ChunkId id) {
@@ -87,7 +90,14 @@ Task<Result<ChunkData>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t l
   uint64_t end = std::min(offset + length, (*meta)->length);
 
   Result<int> fd = OpenChunk(id, false);
-  if (!fd.ok()) co_return fd.status();
+  if (!fd.ok()) {
+    // A truncation may have removed the chunk since the lookup: it commits length 0 before unlinking.
+    if (fd.status().code() != Code::kNotFound) co_return fd.status();
+    meta = meta_->Get(id);
+    if (!meta.ok()) co_return meta.status();
+    if (!meta->has_value() || offset >= (*meta)->length) co_return ChunkData();
+    co_return fd.status();
+  }
   UniqueFd file(*fd);
   uint64_t start = align_down(offset, kBlockSize);
   IoBuffer buffer = io_.AcquireBuffer(align_up(end, kBlockSize) - start);

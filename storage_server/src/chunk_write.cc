@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "async_mutex.h"
+#include "chunk_file.h"
 #include "chunk_meta_db.h"
 #include "unique_fd.h"
 #include "zcfs/storage/chunk_store.h"
@@ -44,15 +45,6 @@ Status ValidateWrite(ChunkId id, uint64_t offset, const AlignedPayload& payload,
   return Status::Ok();
 }
 
-// Makes bytes past `length` read as zeros (see the invariant above).
-Status TruncateBeyond(int fd, uint64_t length) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::FromErrno(errno, "fstat chunk");
-  if (static_cast<uint64_t>(st.st_size) <= length) return Status::Ok();
-  if (::ftruncate(fd, static_cast<off_t>(length)) != 0) return Status::FromErrno(errno, "truncate chunk");
-  return Status::Ok();
-}
-
 }  // namespace
 
 // One write, run while holding the chunk's lock. Not thread-safe (lives in one coroutine).
@@ -69,7 +61,7 @@ class ChunkStore::Writer {
     if (!fd.ok()) co_return fd.status();
     file_ = UniqueFd(*fd);
     if (offset_ > meta.length) {
-      Status s = TruncateBeyond(file_.get(), meta.length);
+      Status s = storage_internal::TruncateFileBeyond(file_.get(), meta.length);  // the gap reads as zeros
       if (!s.ok()) co_return s;
     }
     Status s = co_await WriteBlocks(meta.length);

@@ -14,6 +14,10 @@ using storage_internal::WaitGroup;
 
 namespace {
 
+// The chunk sizes a file layout may have.
+constexpr uint32_t kMinChunkSize = 64u << 10;
+constexpr uint32_t kMaxChunkSize = 64u << 20;
+
 // Counts a request as active for its lifetime.
 class ActiveScope {
  public:
@@ -43,6 +47,26 @@ pb::PieceResult ToPieceResult(const Result<ChunkData>& r) {
   return out;
 }
 
+Status StaleTarget(uint32_t target_id) {
+  return Error(Code::kStaleRouting, "target " + std::to_string(target_id) + " is not served by this node");
+}
+
+// Parses a request addressed to one target and finds that target, or says what to reply instead.
+template <typename Request>
+Result<StorageTarget*> ParseForTarget(const StorageService& service, const RpcRequest& raw, Request& request,
+                                      std::string_view what) {
+  RETURN_IF_ERROR(ParseMessage(request, raw.body, what));
+  StorageTarget* target = service.FindTarget(request.target_id());
+  if (target == nullptr) return StaleTarget(request.target_id());
+  return target;
+}
+
+RpcReply ReplyWith(const google::protobuf::MessageLite& body) {
+  RpcReply reply;
+  reply.body = body.SerializeAsString();
+  return reply;
+}
+
 }  // namespace
 
 StorageService::StorageService(asio::any_io_executor executor, std::vector<StorageTarget*> targets)
@@ -51,6 +75,7 @@ StorageService::StorageService(asio::any_io_executor executor, std::vector<Stora
 void StorageService::RegisterWith(RpcServer& server) {
   server.Register(method::kBatchRead, [this](RpcRequest& r) { return HandleBatchRead(r); });
   server.Register(method::kWriteChunk, [this](RpcRequest& r) { return HandleWriteChunk(r); });
+  server.Register(method::kTruncateChunks, [this](RpcRequest& r) { return HandleTruncateChunks(r); });
   server.SetPayloadOffset([](uint16_t m, std::string_view body) -> size_t {
     if (m != method::kWriteChunk) return 0;
     pb::WriteChunkRequest request;
@@ -77,8 +102,7 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
     const pb::ReadPiece& piece = request.pieces(i);
     StorageTarget* target = FindTarget(piece.target_id());
     if (target == nullptr) {
-      batch->results[i] =
-          Error(Code::kStaleRouting, "target " + std::to_string(piece.target_id()) + " is not served by this node");
+      batch->results[i] = StaleTarget(piece.target_id());
       continue;
     }
     batch->done.Add(1);
@@ -106,15 +130,11 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
 Task<RpcReply> StorageService::HandleWriteChunk(RpcRequest& raw) {
   ActiveScope active(active_);
   pb::WriteChunkRequest request;
-  if (Status s = ParseMessage(request, raw.body, "WriteChunkRequest"); !s.ok()) co_return RpcReply::FromStatus(s);
-  StorageTarget* target = FindTarget(request.target_id());
-  if (target == nullptr) {
-    co_return RpcReply::FromStatus(
-        Error(Code::kStaleRouting, "target " + std::to_string(request.target_id()) + " is not served by this node"));
-  }
+  Result<StorageTarget*> target = ParseForTarget(*this, raw, request, "WriteChunkRequest");
+  if (!target.ok()) co_return RpcReply::FromStatus(target.status());
   AlignedPayload payload{&raw.payload_buffer, raw.payload_offset, raw.payload_len};
   ChunkId id{request.inode(), request.chunk_index()};
-  Result<WriteResult> written = co_await target->store().Write(id, request.offset(), payload, request.chunk_size());
+  Result<WriteResult> written = co_await (*target)->store().Write(id, request.offset(), payload, request.chunk_size());
   if (!written.ok()) {
     LOG_DEBUG << "write chunk " << id.ToString() << " failed: " << written.status().ToString();
     co_return RpcReply::FromStatus(written.status());
@@ -122,9 +142,32 @@ Task<RpcReply> StorageService::HandleWriteChunk(RpcRequest& raw) {
   pb::WriteChunkReply reply_body;
   reply_body.set_chunk_length(static_cast<uint32_t>(written->chunk_length));
   reply_body.set_version(written->version);
-  RpcReply reply;
-  reply.body = reply_body.SerializeAsString();
-  co_return reply;
+  co_return ReplyWith(reply_body);
+}
+
+Task<RpcReply> StorageService::HandleTruncateChunks(RpcRequest& raw) {
+  ActiveScope active(active_);
+  pb::TruncateChunksRequest request;
+  Result<StorageTarget*> target = ParseForTarget(*this, raw, request, "TruncateChunksRequest");
+  if (!target.ok()) co_return RpcReply::FromStatus(target.status());
+  const uint32_t chunk_size = request.chunk_size();
+  if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize || (chunk_size & (chunk_size - 1)) != 0) {
+    co_return RpcReply::FromStatus(Error(Code::kInvalidArgument, "chunk size " + std::to_string(chunk_size) +
+                                                                     " is not a power of two in [64 KiB, 64 MiB]"));
+  }
+  // Off the connection's strand (as piece reads are): removing many chunks blocks on unlink, fsync and
+  // synced commits, and the connection's other requests should not wait for that.
+  Result<TruncateResult> done = co_await asio::co_spawn(
+      executor_, (*target)->store().Truncate(request.inode(), request.length(), chunk_size), asio::use_awaitable);
+  if (!done.ok()) {
+    LOG_WARN << "truncate chunks of inode " << request.inode() << " on target " << request.target_id()
+             << " failed: " << done.status().ToString();
+    co_return RpcReply::FromStatus(done.status());
+  }
+  pb::TruncateChunksReply reply_body;
+  reply_body.set_removed_chunks(done->removed_chunks);
+  reply_body.set_truncated_chunks(done->truncated_chunks);
+  co_return ReplyWith(reply_body);
 }
 
 }  // namespace zcfs

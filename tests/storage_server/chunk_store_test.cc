@@ -1,11 +1,15 @@
 // ChunkStore on real files through both BlockIo implementations: a randomized model check of
 // unaligned reads and writes, holes, reads past the end, concurrency on one chunk, persistence,
-// argument checks and failed writes.
+// argument checks, failed writes, and truncation (removal, cuts, idempotence, persistence).
 #include "zcfs/storage/chunk_store.h"
 
 #include <gtest/gtest.h>
 
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 
@@ -267,6 +271,199 @@ TEST_P(ChunkStoreTest, ReadBuffersComeFromThePoolWithoutCopy) {
   ASSERT_EQ(chunk->length(), 3000u);
   // The span points into the aligned read buffer, at the requested offset's in-block position.
   EXPECT_EQ(reinterpret_cast<uintptr_t>(chunk->data().data()) % kBlockSize, 1000u);
+}
+
+// The chunk files of `inode` left in the store's directory (the layout is private; tests peek).
+std::vector<std::string> ChunkFilesOf(const std::string& dir, uint64_t inode) {
+  char prefix[20];
+  std::snprintf(prefix, sizeof prefix, "%016" PRIx64 ".", inode);
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/chunks")) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix)) out.push_back(name);
+  }
+  return out;
+}
+
+std::string ChunkFile(const std::string& dir, ChunkId id) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%016" PRIx64 ".%08" PRIx32, id.inode, id.index);
+  return dir + "/chunks/" + name;
+}
+
+bool AllZero(const std::vector<std::byte>& bytes, size_t from, size_t to) {
+  return std::all_of(bytes.begin() + from, bytes.begin() + to, [](std::byte b) { return b == std::byte{0}; });
+}
+
+TEST_P(ChunkStoreTest, TruncateToZeroRemovesOnlyThatInodesChunks) {
+  std::vector<std::byte> data(5000, std::byte{7});
+  for (uint64_t inode : {19, 20, 21}) {
+    for (uint32_t index : {0u, 1u, 2u, 0xFFFFFFFFu}) ASSERT_TRUE(Write({inode, index}, 100, data).ok());
+  }
+  auto done = Run(store_->Truncate(20, 0, kChunkSize));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->removed_chunks, 4u);
+  EXPECT_EQ(done->truncated_chunks, 0u);
+  EXPECT_TRUE(ChunkFilesOf(store_->dir(), 20).empty());
+  for (uint32_t index : {0u, 1u, 2u, 0xFFFFFFFFu}) {
+    auto meta = store_->GetMeta({20, index});
+    ASSERT_TRUE(meta.ok());
+    EXPECT_FALSE(meta->has_value()) << index;
+    auto got = Read({20, index}, 0, 8192);
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(got->empty());
+    for (uint64_t other : {19, 21}) {  // the neighbours in key order are untouched
+      auto kept = Read({other, index}, 0, 8192);
+      ASSERT_TRUE(kept.ok());
+      ASSERT_EQ(kept->size(), 5100u);
+      EXPECT_TRUE(std::equal(data.begin(), data.end(), kept->begin() + 100));
+    }
+  }
+}
+
+TEST_P(ChunkStoreTest, TruncateCutsTheChunkAtTheLengthAndLaterWritesSeeZeros) {
+  std::mt19937_64 rng(11);
+  auto data = random_bytes(rng, 200000);
+  ASSERT_TRUE(Write({30, 0}, 0, data).ok());
+  ASSERT_TRUE(Write({30, 1}, 0, data).ok());
+  ASSERT_TRUE(Write({30, 2}, 0, data).ok());
+  const uint64_t cut = 12345;  // not block-aligned
+  auto done = Run(store_->Truncate(30, kChunkSize + cut, kChunkSize));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->removed_chunks, 1u);
+  EXPECT_EQ(done->truncated_chunks, 1u);
+  auto meta = store_->GetMeta({30, 1});
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->length, cut);
+  EXPECT_EQ((*meta)->version, 2u);  // a cut is a change like a write
+  EXPECT_LE(std::filesystem::file_size(ChunkFile(store_->dir(), {30, 1})), cut);
+  auto whole = Read({30, 0}, 0, kChunkSize);  // before the cut chunk: untouched
+  ASSERT_TRUE(whole.ok());
+  EXPECT_TRUE(*whole == data);
+
+  // Extend the cut chunk twice: from inside the old data's last block, and past the end.
+  std::vector<std::byte> a(1000, std::byte{0xA1}), b(10, std::byte{0xB2});
+  ASSERT_TRUE(Write({30, 1}, cut - 345, a).ok());  // [12000, 13000)
+  ASSERT_TRUE(Write({30, 1}, 100000, b).ok());
+  auto got = Read({30, 1}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 100010u);
+  EXPECT_TRUE(std::equal(data.begin(), data.begin() + 12000, got->begin()));
+  EXPECT_TRUE(
+      std::all_of(got->begin() + 12000, got->begin() + 13000, [](std::byte x) { return x == std::byte{0xA1}; }));
+  EXPECT_TRUE(AllZero(*got, 13000, 100000)) << "bytes past the cut came back";
+  EXPECT_TRUE(std::all_of(got->begin() + 100000, got->end(), [](std::byte x) { return x == std::byte{0xB2}; }));
+}
+
+TEST_P(ChunkStoreTest, TruncateIsIdempotentAndToleratesMissingFiles) {
+  std::vector<std::byte> data(9000, std::byte{3});
+  for (uint32_t index = 0; index < 4; ++index) ASSERT_TRUE(Write({40, index}, 0, data).ok());
+  // A file already gone (as after an interrupted removal) is not an error.
+  std::filesystem::remove(ChunkFile(store_->dir(), {40, 3}));
+  auto first = Run(store_->Truncate(40, 2 * uint64_t{kChunkSize} + 100, kChunkSize));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->removed_chunks, 1u);
+  EXPECT_EQ(first->truncated_chunks, 1u);
+  auto second = Run(store_->Truncate(40, 2 * uint64_t{kChunkSize} + 100, kChunkSize));
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->removed_chunks, 0u);
+  EXPECT_EQ(second->truncated_chunks, 0u);
+  auto meta = store_->GetMeta({40, 2});
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->length, 100u);
+  EXPECT_EQ((*meta)->version, 2u);  // the second call changed nothing
+  EXPECT_EQ(ChunkFilesOf(store_->dir(), 40).size(), 3u);
+}
+
+TEST_P(ChunkStoreTest, TruncateRetryCutsAFileLeftLongByACrash) {
+  // A crash between the metadata commit and the ftruncate leaves the old bytes in the file past the
+  // committed length; simulate it by appending them back, then retry.
+  std::vector<std::byte> data(9000, std::byte{6});
+  ASSERT_TRUE(Write({45, 0}, 0, data).ok());
+  ASSERT_TRUE(Run(store_->Truncate(45, 1000, kChunkSize)).ok());
+  const std::string path = ChunkFile(store_->dir(), {45, 0});
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    std::vector<char> junk(20000, 0x66);
+    out.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto retry = Run(store_->Truncate(45, 1000, kChunkSize));
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(retry->truncated_chunks, 0u);  // the metadata was already cut
+  EXPECT_LE(std::filesystem::file_size(path), 1000u);
+  auto meta = store_->GetMeta({45, 0});
+  ASSERT_TRUE(meta.ok() && meta->has_value());
+  EXPECT_EQ((*meta)->length, 1000u);
+}
+
+TEST_P(ChunkStoreTest, TruncateAtAChunkBoundaryKeepsWholeChunks) {
+  std::vector<std::byte> data(kChunkSize, std::byte{5});
+  for (uint32_t index = 0; index < 3; ++index) ASSERT_TRUE(Write({50, index}, 0, data).ok());
+  auto done = Run(store_->Truncate(50, 2 * uint64_t{kChunkSize}, kChunkSize));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->removed_chunks, 1u);
+  EXPECT_EQ(done->truncated_chunks, 0u);
+  for (uint32_t index = 0; index < 2; ++index) {
+    auto meta = store_->GetMeta({50, index});
+    ASSERT_TRUE(meta.ok() && meta->has_value());
+    EXPECT_EQ((*meta)->length, kChunkSize);
+  }
+  // A length past every chunk, or past every possible chunk index, changes nothing.
+  for (uint64_t length : {uint64_t{10} * kChunkSize, ~uint64_t{0}}) {
+    auto none = Run(store_->Truncate(50, length, kChunkSize));
+    ASSERT_TRUE(none.ok()) << none.status().ToString();
+    EXPECT_EQ(none->removed_chunks + none->truncated_chunks, 0u);
+  }
+}
+
+TEST_P(ChunkStoreTest, TruncateOfUnknownInodeIsANoOp) {
+  for (uint64_t length : {uint64_t{0}, uint64_t{12345}, uint64_t{3} * kChunkSize + 1}) {
+    auto done = Run(store_->Truncate(999, length, kChunkSize));
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+    EXPECT_EQ(done->removed_chunks, 0u);
+    EXPECT_EQ(done->truncated_chunks, 0u);
+  }
+}
+
+TEST_P(ChunkStoreTest, TruncateRemovesManyChunksInGroups) {
+  // More chunks than one removal group, so several groups run and stripes repeat inside a group.
+  std::vector<std::byte> data(100, std::byte{1});
+  constexpr uint32_t kChunks = 150;
+  for (uint32_t index = 0; index < kChunks; ++index) ASSERT_TRUE(Write({60, index}, 0, data).ok());
+  auto done = Run(store_->Truncate(60, 10 * uint64_t{kChunkSize} + 50, kChunkSize));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done->removed_chunks, kChunks - 11);
+  EXPECT_EQ(done->truncated_chunks, 1u);
+  EXPECT_EQ(ChunkFilesOf(store_->dir(), 60).size(), 11u);
+  auto all = Run(store_->Truncate(60, 0, kChunkSize));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->removed_chunks, 11u);
+  EXPECT_TRUE(ChunkFilesOf(store_->dir(), 60).empty());
+}
+
+TEST_P(ChunkStoreTest, TruncatePersistsAcrossReopen) {
+  std::mt19937_64 rng(12);
+  auto data = random_bytes(rng, 30000);
+  ASSERT_TRUE(Write({70, 0}, 0, data).ok());
+  ASSERT_TRUE(Write({70, 1}, 0, data).ok());
+  ASSERT_TRUE(Run(store_->Truncate(70, 20000, kChunkSize)).ok());
+  Reopen();
+  auto gone = store_->GetMeta({70, 1});
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  auto got = Read({70, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 20000u);
+  EXPECT_TRUE(std::equal(got->begin(), got->end(), data.begin()));
+  ASSERT_TRUE(Write({70, 0}, 25000, data).ok());  // the old bytes [20000, 30000) stay gone
+  got = Read({70, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(AllZero(*got, 20000, 25000));
+}
+
+TEST_P(ChunkStoreTest, TruncateRejectsBadChunkSizes) {
+  EXPECT_EQ(Run(store_->Truncate(1, 0, 0)).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(Run(store_->Truncate(1, 0, 8u << 20)).status().code(), Code::kInvalidArgument);  // above the limit
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockIo, ChunkStoreTest, ::testing::Values(IoKind::kUring, IoKind::kPread),

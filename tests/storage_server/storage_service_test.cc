@@ -1,5 +1,6 @@
 // The storage service over real RPC on loopback: writes and batched reads with direct placement into
-// the caller's buffer, stale routing per piece, and registration with a (fake) meta server.
+// the caller's buffer, stale routing per piece, chunk truncation, and registration with a (fake) meta
+// server.
 #include "zcfs/storage/storage_service.h"
 
 #include <gtest/gtest.h>
@@ -76,9 +77,10 @@ class StorageServiceTest : public ::testing::Test {
   }
 
   Result<pb::WriteChunkReply> WriteChunk(uint64_t inode, uint32_t target, uint32_t offset,
-                                         const std::vector<std::byte>& data) {
+                                         const std::vector<std::byte>& data, uint32_t index = 0) {
     pb::WriteChunkRequest request;
     request.set_inode(inode);
+    request.set_chunk_index(index);
     request.set_target_id(target);
     request.set_offset(offset);
     request.set_chunk_size(kChunkSize);
@@ -86,6 +88,23 @@ class StorageServiceTest : public ::testing::Test {
     options.payload.push_back(asio::buffer(data.data(), data.size()));
     return run_blocking(threads_.executor(),
                         CallPb<pb::WriteChunkReply>(*channel_, method::kWriteChunk, request, std::move(options)));
+  }
+  Result<pb::TruncateChunksReply> TruncateChunks(uint64_t inode, uint32_t target, uint64_t length,
+                                                 uint32_t chunk_size = kChunkSize) {
+    pb::TruncateChunksRequest request;
+    request.set_inode(inode);
+    request.set_target_id(target);
+    request.set_length(length);
+    request.set_chunk_size(chunk_size);
+    return run_blocking(threads_.executor(),
+                        CallPb<pb::TruncateChunksReply>(*channel_, method::kTruncateChunks, request));
+  }
+  // Reads a chunk straight from the store (copied out).
+  std::vector<std::byte> ReadStored(uint64_t inode, uint32_t index) {
+    auto data = run_blocking(threads_.executor(), target_->store().Read({inode, index}, 0, kChunkSize));
+    EXPECT_TRUE(data.ok()) << data.status().ToString();
+    if (!data.ok()) return {};
+    return {data->data().begin(), data->data().end()};
   }
 
   ScratchDir dir_;
@@ -165,6 +184,53 @@ TEST_F(StorageServiceTest, WriteErrorsAreReplyStatuses) {
   EXPECT_EQ(WriteChunk(1, kTarget, kChunkSize - 10, data).status().code(), Code::kInvalidArgument);
   // The connection is still usable.
   EXPECT_TRUE(WriteChunk(1, kTarget, 0, data).ok());
+}
+
+TEST_F(StorageServiceTest, TruncateChunksRemovesAndCuts) {
+  std::mt19937_64 rng(4);
+  auto data = random_bytes(rng, 20000);
+  for (uint32_t index = 0; index < 3; ++index) ASSERT_TRUE(WriteChunk(42, kTarget, 0, data, index).ok());
+  ASSERT_TRUE(WriteChunk(43, kTarget, 0, data).ok());
+
+  auto reply = TruncateChunks(42, kTarget, kChunkSize + 5000);
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->removed_chunks(), 1u);
+  EXPECT_EQ(reply->truncated_chunks(), 1u);
+  EXPECT_EQ(ReadStored(42, 0), data);
+  auto cut = ReadStored(42, 1);
+  ASSERT_EQ(cut.size(), 5000u);
+  EXPECT_TRUE(std::equal(cut.begin(), cut.end(), data.begin()));
+  EXPECT_TRUE(ReadStored(42, 2).empty());
+  EXPECT_EQ(ReadStored(43, 0), data);  // another inode
+
+  // Writing past the cut again shows zeros where the old bytes were.
+  std::vector<std::byte> tail(100, std::byte{0x77});
+  ASSERT_TRUE(WriteChunk(42, kTarget, 15000, tail, 1).ok());
+  auto extended = ReadStored(42, 1);
+  ASSERT_EQ(extended.size(), 15100u);
+  EXPECT_TRUE(
+      std::all_of(extended.begin() + 5000, extended.begin() + 15000, [](std::byte b) { return b == std::byte{0}; }));
+
+  // Unlinked file: everything goes; again: nothing left, still ok.
+  for (uint32_t expected : {2u, 0u}) {
+    reply = TruncateChunks(42, kTarget, 0);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->removed_chunks(), expected);
+    EXPECT_EQ(reply->truncated_chunks(), 0u);
+  }
+  EXPECT_TRUE(ReadStored(42, 0).empty());
+}
+
+TEST_F(StorageServiceTest, TruncateChunksErrorsAreReplyStatuses) {
+  EXPECT_EQ(TruncateChunks(1, 99, 0).status().code(), Code::kStaleRouting);
+  EXPECT_EQ(TruncateChunks(1, 0, 0).status().code(), Code::kStaleRouting);
+  for (uint32_t bad : {0u, 32u << 10, 3u << 20, 128u << 20, (64u << 20) + 1}) {
+    EXPECT_EQ(TruncateChunks(1, kTarget, 0, bad).status().code(), Code::kInvalidArgument) << bad;
+  }
+  for (uint32_t good : {64u << 10, 64u << 20}) {
+    auto reply = TruncateChunks(1, kTarget, 0, good);
+    EXPECT_TRUE(reply.ok()) << good << ": " << reply.status().ToString();
+  }
 }
 
 // A meta server that answers RegisterNode, failing the first `fail_first` calls.

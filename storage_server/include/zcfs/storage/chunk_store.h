@@ -60,8 +60,13 @@ struct WriteResult {
   uint64_t version = 0;
 };
 
-// Thread-safe. Reads run concurrently with everything; writes to one chunk are serialized (a striped
-// coroutine lock), writes to different chunks run concurrently.
+struct TruncateResult {
+  uint32_t removed_chunks = 0;    // records deleted (with their files)
+  uint32_t truncated_chunks = 0;  // chunks whose length was cut
+};
+
+// Thread-safe. Reads run concurrently with everything; writes and truncations of one chunk are
+// serialized (a striped coroutine lock), those of different chunks run concurrently.
 class ChunkStore {
  public:
   struct Options {
@@ -84,6 +89,13 @@ class ChunkStore {
   // Convenience: copies `data` into aligned memory first (tests, tools; the RPC path uses the above).
   Task<Result<WriteResult>> Write(ChunkId id, uint64_t offset, std::span<const std::byte> data, uint32_t chunk_size);
 
+  // Makes the chunks of `inode` hold no data at or past file offset `length`, for a file of
+  // `chunk_size` (in (0, max_chunk_size]): chunks that start at or past it are removed (file and
+  // metadata), the chunk containing it is cut to it (metadata, then the file, so that bytes past the
+  // cut read as zeros even after a later write extends the chunk). Crash safe and idempotent: after a
+  // failure or crash, calling it again finishes the job; chunks already gone are not an error.
+  Task<Result<TruncateResult>> Truncate(uint64_t inode, uint64_t length, uint32_t chunk_size);
+
   // The committed metadata, or nullopt for a chunk never written.
   Result<std::optional<ChunkMeta>> GetMeta(ChunkId id) const;
 
@@ -93,9 +105,12 @@ class ChunkStore {
 
  private:
   class Writer;
+  class Truncator;
   ChunkStore(Options options, BlockIo& io, std::unique_ptr<storage_internal::ChunkMetaDb> meta);
   std::string ChunkPath(ChunkId id) const;
   Result<int> OpenChunk(ChunkId id, bool create) const;
+  // fsync of the chunks directory: makes created and removed chunk files durable.
+  Status SyncChunkDir() const;
   storage_internal::AsyncMutex& LockFor(ChunkId id);
 
   Options options_;

@@ -6,6 +6,8 @@
 //               the read buffers (the reply keeps them alive). A failed piece does not fail the batch.
 //   kWriteChunk WriteChunkRequest + payload -> WriteChunkReply. The payload is received at the write's
 //               in-block offset inside aligned memory, so it is written without a copy.
+//   kTruncateChunks TruncateChunksRequest -> TruncateChunksReply. Removes or cuts one inode's chunks on
+//               one target (ChunkStore::Truncate); chunk_size must be a power of two in [64 KiB, 64 MiB].
 #pragma once
 
 #include <atomic>
@@ -33,6 +35,7 @@ class StorageService {
 
   Task<RpcReply> HandleBatchRead(RpcRequest& request);
   Task<RpcReply> HandleWriteChunk(RpcRequest& request);
+  Task<RpcReply> HandleTruncateChunks(RpcRequest& request);
 
  private:
   asio::any_io_executor executor_;
