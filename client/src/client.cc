@@ -159,14 +159,9 @@ Result<FileInfo> Client::ExtendLength(uint64_t ino, uint64_t length) {
 }
 
 Result<FsStats> Client::StatFs() {
-  ASSIGN_OR_RETURN(pb::RoutingTable table, impl_->FetchRouting());
-  FsStats stats;
-  for (const auto& target : table.targets()) {
-    stats.capacity_bytes += target.capacity_bytes();
-    stats.used_bytes += target.used_bytes();
-  }
-  for (const auto& node : table.nodes()) stats.online_nodes += node.online() ? 1 : 0;
-  return stats;
+  ASSIGN_OR_RETURN(pb::StatFsReply reply, impl_->MetaCall<pb::StatFsReply>(method::kStatFs, pb::StatFsRequest()));
+  return FsStats{reply.capacity_bytes(), reply.used_bytes(), reply.inodes(), reply.online_nodes(),
+                 reply.offline_nodes()};
 }
 
 Result<FileInfo> Client::Stat(std::string_view path) {

@@ -314,6 +314,11 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   uint64_t free_bytes = stats->capacity_bytes > stats->used_bytes ? stats->capacity_bytes - stats->used_bytes : 0;
   st.f_bfree = free_bytes / kBlockSize;
   st.f_bavail = st.f_bfree;
+  // Inodes are not a limited resource (RocksDB keys): report the count in use and plenty free.
+  constexpr uint64_t kFreeInodes = uint64_t{1} << 40;
+  st.f_files = stats->inodes + kFreeInodes;
+  st.f_ffree = kFreeInodes;
+  st.f_favail = kFreeInodes;
   st.f_namemax = 255;
   fuse_reply_statfs(req, &st);
 }

@@ -2,6 +2,7 @@
 // unlinked files leave the storage servers once no session holds them, and the FUSE mount does the
 // namespace operations of a POSIX file system (rename, unlink of an open file, links, symlinks).
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -201,6 +202,15 @@ TEST_F(FuseNamespaceTest, RenameLinkSymlinkUnlinkRmdir) {
   EXPECT_FALSE(fs::exists(root / "d1"));
   EXPECT_EQ(fs::remove_all(root / "d2"), 3u);
   EXPECT_TRUE(fs::is_empty(root));
+
+  struct statvfs st {};
+  ASSERT_EQ(::statvfs(mnt_.c_str(), &st), 0);
+  EXPECT_GT(st.f_blocks, 0u);                // capacity reported by the storage servers
+  auto stats = client_->StatFs();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(st.f_files - st.f_ffree, stats->inodes);  // the root, and "g" until it is reclaimed
+  EXPECT_GE(stats->inodes, 1u);
+  EXPECT_EQ(st.f_namemax, 255u);
 }
 
 TEST_F(FuseNamespaceTest, UnlinkOfAnOpenFileKeepsItReadable) {

@@ -88,9 +88,11 @@ struct Credentials {
 };
 
 struct FsStats {
-  uint64_t capacity_bytes = 0;
+  uint64_t capacity_bytes = 0;  // of the online storage targets
   uint64_t used_bytes = 0;
+  uint64_t inodes = 0;          // files, directories and symlinks in use
   uint32_t online_nodes = 0;
+  uint32_t offline_nodes = 0;
 };
 
 // One storage node as the meta server sees it (ClusterStatus).
@@ -175,7 +177,7 @@ class Client {
   Result<FileInfo> Close(const OpenFile& file, uint64_t written_end = 0);
   // Grows the file's size to at least `length` (writers call this after writing; see Write).
   Result<FileInfo> ExtendLength(uint64_t ino, uint64_t length);
-  // Capacity and use summed over the storage targets (fresh from the meta server).
+  // Capacity and use of the online storage targets and the inode count (fresh from the meta server).
   Result<FsStats> StatFs();
   // Every storage node with its liveness, every target with its usage (zcfs cluster status).
   Result<ClusterState> ClusterStatus();
