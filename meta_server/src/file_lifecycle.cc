@@ -84,37 +84,48 @@ void MetaOperator::KeepAlive(uint64_t client_id) { sessions_->Touch(client_id); 
 
 size_t MetaOperator::ReclaimOrphans() {
   if (options_.monotonic_clock_ns() < reclaim_after_ns_) return 0;  // clients may still reopen theirs
-  auto rows = store_.Scan(Column::kSystem, keys::kOrphanPrefix, "", kScanPage);
-  if (!rows.ok()) {
-    LOG_WARN << "listing orphans: " << rows.status().ToString();
-    return 0;
-  }
   size_t reclaimed = 0;
-  for (const auto& [key, value] : *rows) {
-    auto ino = keys::read_be64(std::string_view(key).substr(keys::kOrphanPrefix.size()));
-    if (!ino || sessions_->IsOpen(*ino)) continue;
-    auto attr = LoadInode(*ino);
-    if (attr.ok() && options_.trimmer) {
-      Status trimmed = options_.trimmer->Trim(*ino, attr->layout(), 0);
-      if (!trimmed.ok()) {
-        LOG_WARN << "reclaiming inode " << *ino << " (will retry): " << trimmed.ToString();
+  std::string after;
+  for (;;) {  // every page: held or failing orphans must not hide the ones behind them
+    auto rows = store_.Scan(Column::kSystem, keys::kOrphanPrefix, after, kScanPage);
+    if (!rows.ok()) {
+      LOG_WARN << "listing orphans: " << rows.status().ToString();
+      break;
+    }
+    for (const auto& [key, value] : *rows) {
+      auto ino = keys::read_be64(std::string_view(key).substr(keys::kOrphanPrefix.size()));
+      if (!ino || sessions_->IsOpen(*ino)) continue;
+      auto attr = LoadInode(*ino);
+      if (!attr.ok() && attr.status().code() != Code::kNotFound) {  // unreadable: keep the marker
+        LOG_WARN << "reclaiming inode " << *ino << " (will retry): " << attr.status().ToString();
         continue;
       }
+      if (attr.ok() && options_.trimmer) {
+        Status trimmed = options_.trimmer->Trim(*ino, attr->layout(), 0);
+        if (!trimmed.ok()) {
+          LOG_WARN << "reclaiming inode " << *ino << " (will retry): " << trimmed.ToString();
+          continue;
+        }
+      }
+      std::lock_guard lock(mutation_mutex_);
+      // A concurrent pass may have deleted it while this one trimmed: the counter must drop once.
+      if (!store_.Get(Column::kSystem, key).ok() || sessions_->IsOpen(*ino)) continue;
+      WriteBatch batch;
+      batch.Delete(Column::kSystem, key);
+      int64_t delta = 0;
+      if (attr.ok()) {
+        batch.Delete(Column::kInodes, keys::inode_key(*ino));
+        delta = -1;
+      }
+      Status committed = CommitCounted(batch, delta);
+      if (!committed.ok()) {
+        LOG_WARN << "reclaiming inode " << *ino << ": " << committed.ToString();
+        continue;
+      }
+      ++reclaimed;
     }
-    std::lock_guard lock(mutation_mutex_);
-    WriteBatch batch;
-    batch.Delete(Column::kSystem, key);
-    int64_t delta = 0;
-    if (attr.ok()) {
-      batch.Delete(Column::kInodes, keys::inode_key(*ino));
-      delta = -1;
-    }
-    Status committed = CommitCounted(batch, delta);
-    if (!committed.ok()) {
-      LOG_WARN << "reclaiming inode " << *ino << ": " << committed.ToString();
-      continue;
-    }
-    ++reclaimed;
+    if (rows->size() < kScanPage) break;
+    after = rows->back().first;
   }
   return reclaimed;
 }
