@@ -5,7 +5,7 @@ namespace zcfs::meta {
 uint64_t FileSessions::Open(uint64_t client, uint64_t ino) {
   std::lock_guard lock(mutex_);
   ClientSessions& c = clients_[client];
-  c.last_seen_ns = now_();
+  RenewLocked(c);
   uint64_t id = next_session_++;
   c.sessions.emplace(id, ino);
   ++open_count_[ino];
@@ -16,7 +16,7 @@ void FileSessions::Close(uint64_t client, uint64_t session) {
   std::lock_guard lock(mutex_);
   auto it = clients_.find(client);
   if (it == clients_.end()) return;
-  it->second.last_seen_ns = now_();
+  RenewLocked(it->second);
   auto s = it->second.sessions.find(session);
   if (s == it->second.sessions.end()) return;
   DropLocked(s->second);
@@ -27,7 +27,7 @@ void FileSessions::Close(uint64_t client, uint64_t session) {
 void FileSessions::Touch(uint64_t client) {
   std::lock_guard lock(mutex_);
   auto it = clients_.find(client);
-  if (it != clients_.end()) it->second.last_seen_ns = now_();
+  if (it != clients_.end()) RenewLocked(it->second);
 }
 
 bool FileSessions::IsOpen(uint64_t ino) {
@@ -54,6 +54,15 @@ void FileSessions::ExpireLocked() {
     for (const auto& [session, ino] : it->second.sessions) DropLocked(ino);
     it = clients_.erase(it);
   }
+}
+
+void FileSessions::RenewLocked(ClientSessions& c) {
+  const int64_t now = now_();
+  if (now - c.last_seen_ns >= lease_ns_) {  // expired before this call: its sessions are gone
+    for (const auto& [session, ino] : c.sessions) DropLocked(ino);
+    c.sessions.clear();
+  }
+  c.last_seen_ns = now;
 }
 
 void FileSessions::DropLocked(uint64_t ino) {

@@ -32,6 +32,9 @@ class FileSessions {
     std::map<uint64_t, uint64_t> sessions;  // session id -> ino
   };
   void ExpireLocked();
+  // Renews the lease of `c`, dropping its sessions first when the lease had already run out (a
+  // client's call must not revive sessions that ExpireLocked would have dropped).
+  void RenewLocked(ClientSessions& c);
   void DropLocked(uint64_t ino);
 
   const int64_t lease_ns_;
