@@ -72,6 +72,22 @@ inline pb::Credentials Cred(uint32_t uid, uint32_t gid) {
   return c;
 }
 
+// A heartbeat of the node that `node` registered, at `address`, reporting each target at 1000 bytes
+// capacity with `used` bytes used (AddNodes' targets: paths /ssd0, /ssd1, ...).
+inline pb::RegisterNodeRequest Heartbeat(const pb::RegisterNodeReply& node, const std::string& address, uint64_t used) {
+  pb::RegisterNodeRequest req;
+  req.set_node_id(node.node_id());
+  req.set_address(address);
+  for (int i = 0; i < node.target_ids_size(); ++i) {
+    auto* t = req.add_targets();
+    t->set_target_id(node.target_ids(i));
+    t->set_path("/ssd" + std::to_string(i));
+    t->set_capacity_bytes(1000);
+    t->set_used_bytes(used);
+  }
+  return req;
+}
+
 }  // namespace zcfs::meta::testing
 
 // Asserts that a Result/Status expression failed with `code`.
