@@ -63,10 +63,10 @@ std::string format_cluster_status(const ClusterState& state) {
     capacity += t.capacity_bytes;
     used += t.used_bytes;
   }
-  std::string out = format("routing version %llu: %zu nodes (%zu online), %zu targets, %s of %s used (%s)\n\n",
-                           static_cast<unsigned long long>(state.routing_version), state.nodes.size(), online,
-                           state.targets.size(), human_bytes(used).c_str(), human_bytes(capacity).c_str(),
-                           percent(used, capacity).c_str());
+  std::string out =
+      format("routing version %llu: %zu nodes (%zu online), %zu targets, %s of %s used (%s)\n\n",
+             static_cast<unsigned long long>(state.routing_version), state.nodes.size(), online, state.targets.size(),
+             human_bytes(used).c_str(), human_bytes(capacity).c_str(), percent(used, capacity).c_str());
   out += nodes_table(state);
   out += "\n";
   out += targets_table(state);

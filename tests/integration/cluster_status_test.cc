@@ -1,0 +1,91 @@
+// `zcfs cluster status` against real processes: a meta server and two storage servers on loopback,
+// the CLI run as a child process, its table checked line by line.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "support/local_cluster.h"
+#include "zcfs/client/client.h"
+
+namespace zcfs {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Runs the CLI with `args`; returns its exit code and everything it printed.
+std::pair<int, std::string> run_cli(const testing::LocalCluster& cluster, std::vector<std::string> args) {
+  static int runs = 0;
+  std::string log = cluster.dir() + "/cli-" + std::to_string(runs++) + ".out";
+  args.insert(args.begin(), {ZCFS_CLI_BIN, "--meta=" + cluster.meta_address()});
+  auto child = testing::ChildProcess::Spawn(args, log);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  auto code = child->Wait(std::chrono::seconds(30));
+  return {code.ok() ? *code : -1, testing::read_text_file(log)};
+}
+
+TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
+  testing::LocalCluster cluster("cluster-status", {.storage_servers = 2});
+  Status started = cluster.Start();
+  ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster.logs();
+
+  // The API first: what the table is built from.
+  auto client = Client::Connect(ClientOptions{.meta_address = cluster.meta_address()});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto state = (*client)->ClusterStatus();
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->nodes.size(), 2u);
+  ASSERT_EQ(state->targets.size(), 2u);  // one target per storage server by default
+  std::vector<std::string> addresses;
+  for (int i = 0; i < 2; ++i) {
+    addresses.push_back(testing::read_text_file(cluster.dir() + "/storage" + std::to_string(i) + ".ready"));
+    while (!addresses.back().empty() && addresses.back().back() == '\n') addresses.back().pop_back();
+  }
+  for (const auto& node : state->nodes) {
+    EXPECT_TRUE(node.online);
+    EXPECT_GE(node.since_heartbeat_ms, 0);
+    EXPECT_LT(node.since_heartbeat_ms, 60'000);
+    EXPECT_NE(std::find(addresses.begin(), addresses.end(), node.address), addresses.end()) << node.address;
+  }
+  for (const auto& target : state->targets) {
+    EXPECT_GT(target.capacity_bytes, 0u);
+    EXPECT_LE(target.used_bytes, target.capacity_bytes);
+  }
+
+  auto [code, out] = run_cli(cluster, {"cluster", "status"});
+  ASSERT_EQ(code, 0) << out;
+  auto lines = lines_of(out);
+  // Summary, blank, node header + 2 nodes, blank, target header + 2 targets.
+  ASSERT_EQ(lines.size(), 9u) << out;
+  EXPECT_NE(lines[0].find("2 nodes (2 online), 2 targets"), std::string::npos) << out;
+  EXPECT_NE(lines[2].find("NODE"), std::string::npos) << out;
+  EXPECT_NE(lines[2].find("HEARTBEAT"), std::string::npos) << out;
+  for (int i = 0; i < 2; ++i) {
+    const NodeStatus& node = state->nodes[i];
+    const std::string& line = lines[3 + i];
+    EXPECT_EQ(line.find(std::to_string(node.node_id)), line.find_first_not_of(' ')) << line;
+    EXPECT_NE(line.find(node.address), std::string::npos) << line;
+    EXPECT_NE(line.find(" online "), std::string::npos) << line;
+    EXPECT_NE(line.find(" s ago"), std::string::npos) << line;
+  }
+  EXPECT_NE(lines[6].find("USE%"), std::string::npos) << out;
+  for (int i = 0; i < 2; ++i) {
+    const std::string& line = lines[7 + i];
+    EXPECT_NE(line.find("iB"), std::string::npos) << line;  // capacities in binary units
+    EXPECT_EQ(line.back(), '%') << line;
+  }
+
+  auto [bad_code, bad_out] = run_cli(cluster, {"cluster", "frobnicate"});
+  EXPECT_EQ(bad_code, 2) << bad_out;  // usage
+
+  client->reset();
+  Status stopped = cluster.Stop();
+  EXPECT_TRUE(stopped.ok()) << stopped.ToString() << "\n" << cluster.logs();
+}
+
+}  // namespace
+}  // namespace zcfs
