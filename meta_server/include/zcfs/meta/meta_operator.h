@@ -92,7 +92,8 @@ class MetaOperator {
 
   // ---- namespace mutations ----
   // Creating or removing an entry needs write and search permission on its directory.
-  // Name taken -> kAlreadyExists.
+  // Name taken -> kAlreadyExists, checked before write permission (as Linux: `mkdir` of an existing
+  // name in a directory the caller cannot write is EEXIST); only search permission is needed for it.
   Result<pb::InodeAttr> Mkdir(uint64_t parent, std::string_view name, uint32_t mode, const pb::Credentials& cred);
   // Creates a regular file with a new layout. If the name exists: exclusive -> kAlreadyExists;
   // otherwise an existing regular file is returned unchanged, a directory is kIsDirectory, anything
@@ -124,7 +125,9 @@ class MetaOperator {
   // A new name for the non-directory `ino` (a directory -> kNotPermitted).
   Result<pb::InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
                              const pb::Credentials& cred);
-  // A symbolic link holding `target` (1..kMaxSymlinkLength bytes; readlink is GetAttr's symlink_target).
+  // A symbolic link holding `target` (readlink is GetAttr's symlink_target): an empty target ->
+  // kNotFound (ENOENT, as symlink(2) on Linux), over kMaxSymlinkLength bytes -> kNameTooLong, a NUL
+  // in it -> kInvalidArgument. Its size is the target's length.
   Result<pb::InodeAttr> Symlink(uint64_t parent, std::string_view name, std::string_view target,
                                 const pb::Credentials& cred);
 
