@@ -27,10 +27,14 @@ struct Tally {
 
 std::string type_name(pb::FileType type) {
   switch (type) {
-    case pb::FILE_TYPE_REGULAR: return "regular file";
-    case pb::FILE_TYPE_DIRECTORY: return "directory";
-    case pb::FILE_TYPE_SYMLINK: return "symlink";
-    default: return "type " + std::to_string(static_cast<int>(type));
+    case pb::FILE_TYPE_REGULAR:
+      return "regular file";
+    case pb::FILE_TYPE_DIRECTORY:
+      return "directory";
+    case pb::FILE_TYPE_SYMLINK:
+      return "symlink";
+    default:
+      return "type " + std::to_string(static_cast<int>(type));
   }
 }
 
@@ -182,8 +186,8 @@ class Checker {
       if (child == inodes_.end()) {
         Problem(where(e) + " points to missing inode " + std::to_string(e.child.ino));
       } else if (child->second.type() != e.child.type) {
-        Problem(where(e) + " says " + type_name(e.child.type) + " but inode " + std::to_string(e.child.ino) +
-                " is a " + type_name(child->second.type()));
+        Problem(where(e) + " says " + type_name(e.child.type) + " but inode " + std::to_string(e.child.ino) + " is a " +
+                type_name(child->second.type()));
       }
     }
   }
