@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace zcfs::testing {
@@ -32,7 +33,10 @@ Result<ChildProcess> LocalCluster::StartProcess(const std::string& name, std::ve
                                                 std::string* ready) {
   std::string ready_file = dir_ + "/" + name + ".ready";
   std::string log_file = dir_ + "/" + name + ".log";
-  log_files_.push_back(log_file);
+  // A restarted process appends to its earlier log.
+  if (std::find(log_files_.begin(), log_files_.end(), log_file) == log_files_.end()) log_files_.push_back(log_file);
+  std::error_code ignored;
+  std::filesystem::remove(ready_file, ignored);  // a restarted process must not be taken as ready at once
   argv.push_back("--ready-file=" + ready_file);
   ASSIGN_OR_RETURN(ChildProcess child, ChildProcess::Spawn(argv, log_file));
   auto content = wait_for_file(ready_file, kStartTimeout);
@@ -41,10 +45,14 @@ Result<ChildProcess> LocalCluster::StartProcess(const std::string& name, std::ve
   return child;
 }
 
+std::vector<std::string> LocalCluster::MetaArgv(const std::string& listen) const {
+  std::vector<std::string> argv = {ZCFS_META_BIN, "--listen=" + listen, "--data-dir=" + dir_ + "/meta"};
+  for (const auto& f : options_.meta_flags) argv.push_back(f);
+  return argv;
+}
+
 Status LocalCluster::Start() {
-  std::vector<std::string> meta_argv = {ZCFS_META_BIN, "--listen=127.0.0.1:0", "--data-dir=" + dir_ + "/meta"};
-  for (const auto& f : options_.meta_flags) meta_argv.push_back(f);
-  ASSIGN_OR_RETURN(meta_, StartProcess("meta", meta_argv, &meta_address_));
+  ASSIGN_OR_RETURN(meta_, StartProcess("meta", MetaArgv("127.0.0.1:0"), &meta_address_));
   for (int i = 0; i < options_.storage_servers; ++i) {
     std::string name = "storage" + std::to_string(i);
     std::string ignored;
@@ -85,6 +93,21 @@ Status LocalCluster::Stop() {
   }
   Status s = stop_process(meta_, "zcfs-meta");
   return first.ok() ? s : first;
+}
+
+Status LocalCluster::KillMeta() {
+  if (!meta_.running()) return Error(Code::kInternal, "zcfs-meta is not running");
+  meta_.Signal(SIGKILL);
+  auto code = meta_.Wait(kStopTimeout);
+  if (!code.ok()) return Error(Code::kTimeout, "zcfs-meta survived SIGKILL");
+  return Status::Ok();
+}
+
+Status LocalCluster::RestartMeta() {
+  if (meta_.running()) return Error(Code::kInternal, "zcfs-meta is still running");
+  std::string address;
+  ASSIGN_OR_RETURN(meta_, StartProcess("meta", MetaArgv(meta_address_), &address));
+  return Status::Ok();
 }
 
 std::string LocalCluster::logs() const {

@@ -27,14 +27,21 @@ class LocalCluster {
   Status Unmount();
   // SIGTERM to everything; error if a process does not exit with 0 in time.
   Status Stop();
+  // Crash tests: SIGKILL the meta server (no clean shutdown) and wait until it is gone; then start it
+  // again on the same address and data directory (the storage servers keep sending it heartbeats).
+  Status KillMeta();
+  Status RestartMeta();
 
   const std::string& meta_address() const { return meta_address_; }
   const std::string& dir() const { return dir_; }
+  // The meta server's RocksDB directory.
+  std::string meta_db_path() const { return dir_ + "/meta/meta.db"; }
   // Everything the processes logged, for test failure messages.
   std::string logs() const;
 
  private:
   Result<ChildProcess> StartProcess(const std::string& name, std::vector<std::string> argv, std::string* ready);
+  std::vector<std::string> MetaArgv(const std::string& listen) const;
 
   std::string name_;
   ClusterOptions options_;
