@@ -27,12 +27,25 @@ ClientImpl::ClientImpl(ClientOptions options)
       io_(options_.io_threads),
       transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
       client_id_(random_client_id()),
-      sessions_([this] { RenewSessions(); }, options_.session_renew_interval) {}
+      sessions_(SessionKeeper::Callbacks{[this] { return RenewSessions(); },
+                                         [this](uint64_t ino) { return ReopenSession(ino); }},
+                options_.session_renew_interval) {}
 
-void ClientImpl::RenewSessions() {
+Status ClientImpl::RenewSessions() {
   pb::KeepAliveRequest req;
   req.set_client_id(client_id_);
-  (void)MetaCall<pb::EmptyReply>(method::kKeepAlive, req);
+  auto reply = MetaCall<pb::EmptyReply>(method::kKeepAlive, req);
+  return reply.ok() ? Status::Ok() : reply.status();
+}
+
+Result<uint64_t> ClientImpl::ReopenSession(uint64_t ino) {
+  // Read-only and as root: this only re-registers a file the client opened with checked rights.
+  pb::OpenRequest req;
+  req.set_ino(ino);
+  *req.mutable_cred() = credentials(Credentials{0, 0, {}});
+  req.set_client_id(client_id_);
+  ASSIGN_OR_RETURN(pb::OpenReply reply, MetaCall<pb::OpenReply>(method::kOpen, req));
+  return reply.session_id();
 }
 
 ClientImpl::~ClientImpl() {

@@ -19,7 +19,8 @@ class ClientImpl {
   ~ClientImpl();
 
   Status Start();
-  void RenewSessions();
+  Status RenewSessions();
+  Result<uint64_t> ReopenSession(uint64_t ino);
   pb::Credentials credentials(const std::optional<Credentials>& caller) const;
   Result<pb::RoutingTable> FetchRouting() { return run_blocking(io_.executor(), FetchRoutingAsync()); }
 

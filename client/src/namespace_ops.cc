@@ -79,17 +79,18 @@ Result<OpenFile> Client::Open(uint64_t ino, int flags, std::optional<Credentials
   *req.mutable_cred() = impl_->credentials(cred);
   req.set_client_id(impl_->client_id());
   ASSIGN_OR_RETURN(pb::OpenReply reply, impl_->MetaCall<pb::OpenReply>(method::kOpen, req));
-  impl_->sessions().Opened();
-  return OpenFile{from_pb(reply.attr()), reply.session_id()};
+  return OpenFile{from_pb(reply.attr()), impl_->sessions().Add(ino, reply.session_id())};
 }
 
 Result<FileInfo> Client::Close(const OpenFile& file, uint64_t written_end) {
+  // Forgotten locally even if the call fails: the server's session then expires with the lease.
+  std::optional<uint64_t> server_session = impl_->sessions().Remove(file.session_id);
+  if (!server_session) return Error(Code::kBadHandle, "file is not open (closed twice?)");
   pb::CloseRequest req;
   req.set_client_id(impl_->client_id());
-  req.set_session_id(file.session_id);
+  req.set_session_id(*server_session);
   req.set_ino(file.info.ino);
   req.set_written_end(written_end);
-  impl_->sessions().Closed();  // even if the call fails: the session then expires with the lease
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kClose, req));
 }
 

@@ -80,7 +80,10 @@ Result<pb::InodeAttr> MetaOperator::Close(uint64_t client_id, uint64_t session_i
   return LoadInode(ino);
 }
 
-void MetaOperator::KeepAlive(uint64_t client_id) { sessions_->Touch(client_id); }
+Status MetaOperator::KeepAlive(uint64_t client_id) {
+  if (sessions_->Touch(client_id)) return Status::Ok();
+  return Error(Code::kNotFound, "no live session of client " + std::to_string(client_id) + "; reopen them");
+}
 
 size_t MetaOperator::ReclaimOrphans() {
   if (options_.monotonic_clock_ns() < reclaim_after_ns_) return 0;  // clients may still reopen theirs

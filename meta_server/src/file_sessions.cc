@@ -24,10 +24,14 @@ void FileSessions::Close(uint64_t client, uint64_t session) {
   if (it->second.sessions.empty()) clients_.erase(it);
 }
 
-void FileSessions::Touch(uint64_t client) {
+bool FileSessions::Touch(uint64_t client) {
   std::lock_guard lock(mutex_);
   auto it = clients_.find(client);
-  if (it != clients_.end()) RenewLocked(it->second);
+  if (it == clients_.end()) return false;
+  RenewLocked(it->second);
+  if (!it->second.sessions.empty()) return true;
+  clients_.erase(it);
+  return false;
 }
 
 bool FileSessions::IsOpen(uint64_t ino) {

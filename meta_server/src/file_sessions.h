@@ -20,8 +20,9 @@ class FileSessions {
   uint64_t Open(uint64_t client, uint64_t ino);
   // Ends a session; an unknown one (expired, or closed twice) is ignored.
   void Close(uint64_t client, uint64_t session);
-  // Renews the client's lease.
-  void Touch(uint64_t client);
+  // Renews the client's lease. False when the client has no live session here (they expired, or the
+  // meta server restarted): the client must reopen what it still holds.
+  bool Touch(uint64_t client);
   // True when a live session holds `ino`. Drops the sessions of expired clients first.
   bool IsOpen(uint64_t ino);
   size_t session_count();

@@ -65,8 +65,7 @@ void MetaService::RegisterOn(RpcServer& server) {
     return attr_reply(op.Close(r.client_id(), r.session_id(), r.ino(), r.written_end()));
   });
   RegisterPb<pb::KeepAliveRequest, pb::EmptyReply>(server, method::kKeepAlive, [&op](const pb::KeepAliveRequest& r) {
-    op.KeepAlive(r.client_id());
-    return Result<pb::EmptyReply>(pb::EmptyReply());
+    return empty_reply(op.KeepAlive(r.client_id()));
   });
   RegisterPb<pb::StatFsRequest, pb::StatFsReply>(
       server, method::kStatFs, [&op](const pb::StatFsRequest&) -> Result<pb::StatFsReply> { return op.StatFs(); });

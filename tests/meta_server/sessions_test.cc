@@ -91,7 +91,7 @@ TYPED_TEST(SessionsTest, OrphanHeldUntilTheClientsLeaseExpires) {
   ASSERT_TRUE(this->op().Unlink(kRootIno, "f", kRoot).ok());
 
   this->env_.AdvanceMonotonic(this->kLease / 2);
-  this->op().KeepAlive(7);
+  EXPECT_TRUE(this->op().KeepAlive(7).ok());
   this->env_.AdvanceMonotonic(this->kLease / 2 + 1s);  // 7 renewed half a lease ago
   EXPECT_EQ(this->op().ReclaimOrphans(), 0u);
   EXPECT_TRUE(this->Exists(file.ino()));
@@ -110,7 +110,7 @@ TYPED_TEST(SessionsTest, ExpiredSessionsStayExpired) {
   uint64_t session = this->OpenSession(file.ino(), 7);
   ASSERT_TRUE(this->op().Unlink(kRootIno, "f", kRoot).ok());
   this->env_.AdvanceMonotonic(this->kLease + 1s);
-  this->op().KeepAlive(7);
+  EXPECT_CODE(this->op().KeepAlive(7), kNotFound);  // the client learns it must reopen
   this->OpenSession(g.ino(), 7);
   ASSERT_TRUE(this->op().Close(7, session + 1000, g.ino(), 0).ok());  // an unknown session
   EXPECT_EQ(this->op().ReclaimOrphans(), 1u);
@@ -155,7 +155,7 @@ TYPED_TEST(SessionsTest, OrphansSurviveRestart) {
   // A client reopens its orphan by inode number within the grace period and keeps it.
   uint64_t session = this->OpenSession(file.ino(), 7);
   this->env_.AdvanceMonotonic(this->kLease / 2);
-  this->op().KeepAlive(7);
+  EXPECT_TRUE(this->op().KeepAlive(7).ok());
   this->env_.AdvanceMonotonic(this->kLease / 2 + 1s);
   EXPECT_EQ(this->op().ReclaimOrphans(), 0u);
   ASSERT_TRUE(this->op().Close(7, session, file.ino(), 0).ok());
@@ -281,6 +281,26 @@ TYPED_TEST(SessionsTest, GrowingOrKeepingTheSizeDoesNotTrim) {
   EXPECT_CODE(this->Truncate(sym->ino(), 0), kInvalidArgument);
   EXPECT_CODE(this->Truncate(999999, 0), kNotFound);
   EXPECT_TRUE(this->trimmer_->calls().empty());
+}
+
+// A restarted meta server knows no session: KeepAlive tells the client so, and the client reopens its
+// files by inode (orphans included) within the start-up grace period.
+TYPED_TEST(SessionsTest, KeepAliveAfterRestartAsksForAReopen) {
+  this->PassStartupGrace();
+  pb::InodeAttr file = this->Create(kRootIno, "f");
+  EXPECT_CODE(this->op().KeepAlive(7), kNotFound);  // never opened anything
+  this->OpenSession(file.ino(), 7);
+  EXPECT_TRUE(this->op().KeepAlive(7).ok());
+  ASSERT_TRUE(this->op().Unlink(kRootIno, "f", kRoot).ok());
+  this->env_.Restart();
+  EXPECT_CODE(this->op().KeepAlive(7), kNotFound);
+  uint64_t reopened = this->OpenSession(file.ino(), 7);  // the orphan can be reopened by inode
+  this->env_.AdvanceMonotonic(this->kLease / 2);
+  EXPECT_TRUE(this->op().KeepAlive(7).ok());
+  this->env_.AdvanceMonotonic(this->kLease / 2 + 1s);  // past the grace period, lease still live
+  EXPECT_EQ(this->op().ReclaimOrphans(), 0u);
+  ASSERT_TRUE(this->op().Close(7, reopened, file.ino(), 0).ok());
+  EXPECT_EQ(this->op().ReclaimOrphans(), 1u);
 }
 
 }  // namespace

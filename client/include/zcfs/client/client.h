@@ -77,7 +77,7 @@ inline constexpr uint32_t kRenameExchange = 1u << 1;   // swap the two names ato
 // open, even after it is unlinked.
 struct OpenFile {
   FileInfo info;
-  uint64_t session_id = 0;
+  uint64_t session_id = 0;  // this client's handle of the session
 };
 
 // Who asks: the owner of what a call creates. The FUSE mount passes the calling process's ids.
@@ -173,7 +173,8 @@ class Client {
   // open(2) access check (O_ACCMODE, O_TRUNC) and a session; the client renews its sessions in the
   // background until Close or the client's destruction.
   Result<OpenFile> Open(uint64_t ino, int flags, std::optional<Credentials> cred = std::nullopt);
-  // Ends the session; written_end > 0 reports the end of what was written (as ExtendLength).
+  // Ends the session (a second Close of one OpenFile: kBadHandle); written_end > 0 reports the end of
+  // what was written (as ExtendLength).
   Result<FileInfo> Close(const OpenFile& file, uint64_t written_end = 0);
   // Grows the file's size to at least `length` (writers call this after writing; see Write).
   Result<FileInfo> ExtendLength(uint64_t ino, uint64_t length);

@@ -139,7 +139,9 @@ class MetaOperator {
   // length as ExtendLength does. Returns the file's attributes.
   Result<pb::InodeAttr> Close(uint64_t client_id, uint64_t session_id, uint64_t ino, uint64_t written_end);
   // Renews every session of `client_id`.
-  void KeepAlive(uint64_t client_id);
+  // kNotFound when the client has no live session (they expired, or this server restarted): the client
+  // then reopens the files it holds, by inode (Open works on orphans too).
+  Status KeepAlive(uint64_t client_id);
   // One pass over the orphans: each one that no live session holds is trimmed to nothing on the storage
   // servers and deleted. Returns how many were deleted; errors of single orphans are logged and retried
   // on the next pass. Call it periodically (OrphanReclaimer does).
