@@ -29,6 +29,29 @@ pb::InodeAttr new_inode(uint64_t ino, pb::FileType type, uint32_t mode, const pb
   return attr;
 }
 
+constexpr uint32_t kSetUid = 04000;
+constexpr uint32_t kSetGid = 02000;
+constexpr uint32_t kGroupExec = 00010;
+
+// A setgid directory gives new entries its group, and new subdirectories its setgid bit (BSD semantics).
+void inherit_group(pb::InodeAttr& child, const pb::InodeAttr& parent) {
+  if ((parent.mode() & kSetGid) == 0) return;
+  child.set_gid(parent.gid());
+  if (child.type() == pb::FILE_TYPE_DIRECTORY) child.set_mode(child.mode() | kSetGid);
+}
+
+// What chmod and chown do to the set-id bits, as Linux: a chmod by a caller outside the file's group
+// drops setgid; a chown drops setuid, and setgid where it means "set group id on execution".
+void clear_set_id_bits(pb::InodeAttr& attr, const pb::SetAttrRequest& request) {
+  const pb::Credentials& cred = request.cred();
+  if (cred.uid() == 0) return;
+  if ((request.valid() & setattr::kMode) && !in_group(cred, attr.gid())) attr.set_mode(attr.mode() & ~kSetGid);
+  if ((request.valid() & (setattr::kUid | setattr::kGid)) && attr.type() != pb::FILE_TYPE_DIRECTORY) {
+    uint32_t cleared = kSetUid | ((attr.mode() & kGroupExec) ? kSetGid : 0);
+    attr.set_mode(attr.mode() & ~cleared);
+  }
+}
+
 void touch_modified(pb::InodeAttr& attr, int64_t now) {
   attr.set_mtime_ns(now);
   attr.set_ctime_ns(now);
@@ -88,6 +111,7 @@ Result<pb::InodeAttr> MetaOperator::Mkdir(uint64_t parent, std::string_view name
   pb::InodeAttr attr = new_inode(next_ino_, pb::FILE_TYPE_DIRECTORY, mode, cred, now);
   attr.set_nlink(2);  // its entry in the parent and its own "."
   attr.set_parent(parent);
+  inherit_group(attr, parent_attr);
   parent_attr.set_nlink(parent_attr.nlink() + 1);  // the new directory's ".."
   touch_modified(parent_attr, now);
   RETURN_IF_ERROR(CommitNewInode(parent_attr, name, attr));
@@ -116,6 +140,7 @@ Result<pb::InodeAttr> MetaOperator::Create(uint64_t parent, std::string_view nam
   pb::InodeAttr attr = new_inode(next_ino_, pb::FILE_TYPE_REGULAR, mode, cred, now);
   attr.set_nlink(1);
   *attr.mutable_layout() = std::move(layout);
+  inherit_group(attr, parent_attr);
   touch_modified(parent_attr, now);
   RETURN_IF_ERROR(CommitNewInode(parent_attr, name, attr));
   return attr;
@@ -133,6 +158,7 @@ Result<pb::InodeAttr> MetaOperator::Symlink(uint64_t parent, std::string_view na
   attr.set_nlink(1);
   attr.set_size(target.size());
   attr.set_symlink_target(std::string(target));
+  inherit_group(attr, parent_attr);
   touch_modified(parent_attr, now);
   RETURN_IF_ERROR(CommitNewInode(parent_attr, name, attr));
   return attr;
@@ -254,6 +280,7 @@ Result<pb::InodeAttr> MetaOperator::SetAttr(const pb::SetAttrRequest& request) {
   if (valid & setattr::kMode) attr.set_mode(request.mode() & kPermissionBits);
   if (valid & setattr::kUid) attr.set_uid(request.uid());
   if (valid & setattr::kGid) attr.set_gid(request.gid());
+  clear_set_id_bits(attr, request);
   if (valid & setattr::kAtime) attr.set_atime_ns(request.atime_ns());
   if (valid & setattr::kMtime) attr.set_mtime_ns(request.mtime_ns());
   if (valid & setattr::kAtimeNow) attr.set_atime_ns(now);

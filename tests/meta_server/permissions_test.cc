@@ -202,5 +202,45 @@ TYPED_TEST(PermissionsTest, OpenChecksTheAccessMode) {
   EXPECT_TRUE(this->op().Open(dir.ino(), O_RDONLY | O_DIRECTORY, kAlice, 1).ok());
 }
 
+TYPED_TEST(PermissionsTest, SetgidDirectoryPassesItsGroupOn) {
+  pb::InodeAttr shared = this->MkdirOwned(kRootIno, "shared", 02777, 0, 500);
+  auto file = this->op().Create(shared.ino(), "f", 0644, kAlice, /*exclusive=*/true);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->gid(), 500u);
+  EXPECT_EQ(file->mode(), 0644u);
+  auto sub = this->op().Mkdir(shared.ino(), "sub", 0755, kAlice);
+  ASSERT_TRUE(sub.ok()) << sub.status().ToString();
+  EXPECT_EQ(sub->gid(), 500u);
+  EXPECT_EQ(sub->mode(), 02755u);  // subdirectories stay setgid
+  auto link = this->op().Symlink(shared.ino(), "l", "f", kAlice);
+  ASSERT_TRUE(link.ok());
+  EXPECT_EQ(link->gid(), 500u);
+  pb::InodeAttr plain = this->MkdirOwned(kRootIno, "plain", 0777, 0, 500);
+  auto other = this->op().Create(plain.ino(), "f", 0644, kAlice, /*exclusive=*/true);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->gid(), 1000u);  // the creator's group
+}
+
+TYPED_TEST(PermissionsTest, ChmodAndChownClearSetIdBits) {
+  pb::InodeAttr home = this->MkdirOwned(kRootIno, "home", 0777, 0, 0);
+  pb::InodeAttr file = this->Create(home.ino(), "f", 0755, kAlice);
+  auto mode = [](uint32_t m) { return [m](pb::SetAttrRequest& r) { r.set_mode(m); }; };
+  auto set_id = this->SetAttr(file.ino(), setattr::kMode, kAlice, mode(06755));
+  ASSERT_TRUE(set_id.ok()) << set_id.status().ToString();
+  EXPECT_EQ(set_id->mode(), 06755u);  // alice is in the file's group 1000
+
+  auto chgrp = this->SetAttr(file.ino(), setattr::kGid, User(1000, 1000, {42}),
+                             [](pb::SetAttrRequest& r) { r.set_gid(42); });
+  ASSERT_TRUE(chgrp.ok()) << chgrp.status().ToString();
+  EXPECT_EQ(chgrp->mode(), 0755u);  // chown drops setuid, and setgid of a group-executable file
+
+  auto outsider = this->SetAttr(file.ino(), setattr::kMode, kAlice, mode(02755));  // not in group 42
+  ASSERT_TRUE(outsider.ok()) << outsider.status().ToString();
+  EXPECT_EQ(outsider->mode(), 0755u);
+  auto by_root = this->SetAttr(file.ino(), setattr::kMode, kRoot, mode(06755));
+  ASSERT_TRUE(by_root.ok());
+  EXPECT_EQ(by_root->mode(), 06755u);
+}
+
 }  // namespace
 }  // namespace zcfs::meta
