@@ -130,6 +130,10 @@ size_t MetaOperator::ReclaimOrphans() {
     if (rows->size() < kScanPage) break;
     after = rows->back().first;
   }
+  if (reclaimed > 0) {
+    Status synced = store_.Sync();  // the deletions were committed deferred
+    if (!synced.ok()) LOG_WARN << "syncing reclaimed orphans: " << synced.ToString();
+  }
   return reclaimed;
 }
 

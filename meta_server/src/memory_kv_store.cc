@@ -24,7 +24,7 @@ Result<std::string> MemoryKvStore::Get(Column column, std::string_view key) cons
   return it->second;
 }
 
-Status MemoryKvStore::Write(const WriteBatch& batch) {
+Status MemoryKvStore::Write(const WriteBatch& batch, Durability) {
   std::unique_lock lock(mutex_);
   if (fail_writes_) return Error(Code::kIoError, "memory store: injected write failure");
   for (const auto& op : batch.ops()) {

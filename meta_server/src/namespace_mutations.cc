@@ -62,11 +62,57 @@ std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"
 
 }  // namespace
 
+// Group commit: each mutation commits its batch under mutation_mutex_ without waiting for the disk
+// (the next mutation already sees it), then waits for the WAL sync after releasing the mutex, so
+// concurrent mutations share one sync. A mutation is acknowledged only once it is durable; anything
+// it depends on was written before it and is durable too.
+template <typename T>
+T MetaOperator::Durable(T result) {
+  if (!result.ok()) return result;
+  Status synced = store_.Sync();
+  if (!synced.ok()) return synced;
+  return result;
+}
+
+Result<pb::InodeAttr> MetaOperator::Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
+                                          const pb::Credentials& cred) {
+  return Durable(MkdirUnsynced(parent, name, mode, cred));
+}
+Result<pb::InodeAttr> MetaOperator::Create(uint64_t parent, std::string_view name, uint32_t mode,
+                                           const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
+                                           uint32_t stripe_width) {
+  return Durable(CreateUnsynced(parent, name, mode, cred, exclusive, chunk_size, stripe_width));
+}
+Result<pb::InodeAttr> MetaOperator::Symlink(uint64_t parent, std::string_view name, std::string_view target,
+                                            const pb::Credentials& cred) {
+  return Durable(SymlinkUnsynced(parent, name, target, cred));
+}
+Result<pb::InodeAttr> MetaOperator::Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                                         const pb::Credentials& cred) {
+  return Durable(LinkUnsynced(ino, new_parent, new_name, cred));
+}
+Status MetaOperator::Unlink(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
+  return Durable(RemoveEntry(parent, name, cred, /*directory=*/false));
+}
+Status MetaOperator::Rmdir(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
+  return Durable(RemoveEntry(parent, name, cred, /*directory=*/true));
+}
+Status MetaOperator::Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+                            uint32_t flags, const pb::Credentials& cred) {
+  return Durable(RenameUnsynced(parent, name, new_parent, new_name, flags, cred));
+}
+Result<pb::InodeAttr> MetaOperator::ExtendLength(uint64_t ino, uint64_t length) {
+  return Durable(ExtendLengthUnsynced(ino, length));
+}
+Result<pb::InodeAttr> MetaOperator::SetAttr(const pb::SetAttrRequest& request) {
+  return Durable(SetAttrUnsynced(request));
+}
+
 Status MetaOperator::CommitCounted(WriteBatch& batch, int64_t inode_delta) {
   if (inode_delta != 0) {
     batch.Put(Column::kSystem, std::string(keys::kInodeCount), keys::be64(inode_count_ + inode_delta));
   }
-  RETURN_IF_ERROR(store_.Write(batch));
+  RETURN_IF_ERROR(store_.Write(batch, Durability::kDeferred));
   inode_count_ += inode_delta;
   return Status::Ok();
 }
@@ -86,7 +132,7 @@ Status MetaOperator::CommitNewInode(pb::InodeAttr& parent, std::string_view name
 Status MetaOperator::CommitInode(const pb::InodeAttr& attr) {
   WriteBatch batch;
   batch.Put(Column::kInodes, keys::inode_key(attr.ino()), attr.SerializeAsString());
-  return store_.Write(batch);
+  return store_.Write(batch, Durability::kDeferred);
 }
 
 Result<pb::InodeAttr> MetaOperator::PrepareNewEntry(uint64_t parent, std::string_view name,
@@ -103,8 +149,8 @@ Result<pb::InodeAttr> MetaOperator::PrepareNewEntry(uint64_t parent, std::string
   return parent_attr;
 }
 
-Result<pb::InodeAttr> MetaOperator::Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
-                                          const pb::Credentials& cred) {
+Result<pb::InodeAttr> MetaOperator::MkdirUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                                  const pb::Credentials& cred) {
   std::lock_guard lock(mutation_mutex_);
   ASSIGN_OR_RETURN(pb::InodeAttr parent_attr, PrepareNewEntry(parent, name, cred));
   int64_t now = Now();
@@ -118,9 +164,9 @@ Result<pb::InodeAttr> MetaOperator::Mkdir(uint64_t parent, std::string_view name
   return attr;
 }
 
-Result<pb::InodeAttr> MetaOperator::Create(uint64_t parent, std::string_view name, uint32_t mode,
-                                           const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
-                                           uint32_t stripe_width) {
+Result<pb::InodeAttr> MetaOperator::CreateUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                                   const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
+                                                   uint32_t stripe_width) {
   RETURN_IF_ERROR(validate_name(name));
   if (chunk_size != 0) RETURN_IF_ERROR(validate_chunk_size(chunk_size));
   std::lock_guard lock(mutation_mutex_);
@@ -146,8 +192,8 @@ Result<pb::InodeAttr> MetaOperator::Create(uint64_t parent, std::string_view nam
   return attr;
 }
 
-Result<pb::InodeAttr> MetaOperator::Symlink(uint64_t parent, std::string_view name, std::string_view target,
-                                            const pb::Credentials& cred) {
+Result<pb::InodeAttr> MetaOperator::SymlinkUnsynced(uint64_t parent, std::string_view name, std::string_view target,
+                                                    const pb::Credentials& cred) {
   if (target.empty()) return Error(Code::kNotFound, "empty symbolic link target");
   if (target.size() > kMaxSymlinkLength) return Error(Code::kNameTooLong, "symbolic link target too long");
   if (target.find('\0') != std::string_view::npos) return Error(Code::kInvalidArgument, "NUL in link target");
@@ -164,8 +210,8 @@ Result<pb::InodeAttr> MetaOperator::Symlink(uint64_t parent, std::string_view na
   return attr;
 }
 
-Result<pb::InodeAttr> MetaOperator::Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
-                                         const pb::Credentials& cred) {
+Result<pb::InodeAttr> MetaOperator::LinkUnsynced(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                                                 const pb::Credentials& cred) {
   std::lock_guard lock(mutation_mutex_);
   ASSIGN_OR_RETURN(pb::InodeAttr attr, LoadInode(ino));
   if (attr.type() == pb::FILE_TYPE_DIRECTORY) return Error(Code::kNotPermitted, "hard link to a directory");
@@ -181,7 +227,7 @@ Result<pb::InodeAttr> MetaOperator::Link(uint64_t ino, uint64_t new_parent, std:
   batch.Put(Column::kInodes, keys::inode_key(ino), attr.SerializeAsString());
   batch.Put(Column::kInodes, keys::inode_key(new_parent), parent_attr.SerializeAsString());
   batch.Put(Column::kDentries, keys::dentry_key(new_parent, new_name), keys::encode_dentry({ino, attr.type()}));
-  RETURN_IF_ERROR(store_.Write(batch));
+  RETURN_IF_ERROR(store_.Write(batch, Durability::kDeferred));
   return attr;
 }
 
@@ -207,8 +253,7 @@ int64_t MetaOperator::DropLink(WriteBatch& batch, pb::InodeAttr& victim, int64_t
   return -1;
 }
 
-Status MetaOperator::RemoveEntry(uint64_t parent, std::string_view name, const pb::Credentials& cred,
-                                 bool directory) {
+Status MetaOperator::RemoveEntry(uint64_t parent, std::string_view name, const pb::Credentials& cred, bool directory) {
   RETURN_IF_ERROR(validate_name(name));
   std::lock_guard lock(mutation_mutex_);
   ASSIGN_OR_RETURN(pb::InodeAttr parent_attr, LoadDirectory(parent));
@@ -232,15 +277,7 @@ Status MetaOperator::RemoveEntry(uint64_t parent, std::string_view name, const p
   return CommitCounted(batch, inode_delta);
 }
 
-Status MetaOperator::Unlink(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
-  return RemoveEntry(parent, name, cred, /*directory=*/false);
-}
-
-Status MetaOperator::Rmdir(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
-  return RemoveEntry(parent, name, cred, /*directory=*/true);
-}
-
-Result<pb::InodeAttr> MetaOperator::ExtendLength(uint64_t ino, uint64_t length) {
+Result<pb::InodeAttr> MetaOperator::ExtendLengthUnsynced(uint64_t ino, uint64_t length) {
   std::lock_guard lock(mutation_mutex_);
   ASSIGN_OR_RETURN(pb::InodeAttr attr, LoadInode(ino));
   if (attr.type() == pb::FILE_TYPE_DIRECTORY)
@@ -254,14 +291,15 @@ Result<pb::InodeAttr> MetaOperator::ExtendLength(uint64_t ino, uint64_t length) 
   return attr;
 }
 
-Result<pb::InodeAttr> MetaOperator::SetAttr(const pb::SetAttrRequest& request) {
+Result<pb::InodeAttr> MetaOperator::SetAttrUnsynced(const pb::SetAttrRequest& request) {
   const uint32_t valid = request.valid();
   if ((valid & ~kKnownSetattrBits) != 0) return Error(Code::kInvalidArgument, "unknown setattr bits");
   if (valid & setattr::kSize) {
     // Cut the data first: a crash after the cut but before the commit leaves a file whose tail reads
     // as zeros, never one whose smaller size hides bytes that a later extension would bring back.
     ASSIGN_OR_RETURN(pb::InodeAttr before, LoadInode(request.ino()));
-    if (before.type() == pb::FILE_TYPE_DIRECTORY) return Error(Code::kIsDirectory, "cannot set the size of a directory");
+    if (before.type() == pb::FILE_TYPE_DIRECTORY)
+      return Error(Code::kIsDirectory, "cannot set the size of a directory");
     if (before.type() != pb::FILE_TYPE_REGULAR) return Error(Code::kInvalidArgument, "size of a non-regular file");
     RETURN_IF_ERROR(check_setattr(before, request));
     if (request.size() < before.size() && options_.trimmer) {

@@ -71,8 +71,8 @@ Result<bool> MetaOperator::IsWithin(uint64_t dir, uint64_t ancestor) const {
   return Error(Code::kCorruption, "directory chain deeper than 4096 levels");
 }
 
-Status MetaOperator::Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
-                            uint32_t flags, const pb::Credentials& cred) {
+Status MetaOperator::RenameUnsynced(uint64_t parent, std::string_view name, uint64_t new_parent,
+                                    std::string_view new_name, uint32_t flags, const pb::Credentials& cred) {
   if ((flags & ~kKnownRenameFlags) != 0) return Error(Code::kInvalidArgument, "unknown rename flags");
   if ((flags & rename::kNoReplace) && (flags & rename::kExchange)) {
     return Error(Code::kInvalidArgument, "RENAME_NOREPLACE and RENAME_EXCHANGE together");

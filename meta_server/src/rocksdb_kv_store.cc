@@ -77,7 +77,7 @@ Result<std::string> RocksKvStore::Get(Column column, std::string_view key) const
   return value;
 }
 
-Status RocksKvStore::Write(const WriteBatch& batch) {
+Status RocksKvStore::Write(const WriteBatch& batch, Durability durability) {
   if (!db_) return closed();
   rocksdb::WriteBatch rb;
   for (const auto& op : batch.ops()) {
@@ -86,8 +86,22 @@ Status RocksKvStore::Write(const WriteBatch& batch) {
     RETURN_IF_ERROR(from_rocks(s, "batch"));
   }
   rocksdb::WriteOptions wo;
-  wo.sync = options_.sync_writes;
-  return from_rocks(db_->Write(wo, &rb), "write");
+  wo.sync = options_.sync_writes && durability == Durability::kSynced;
+  RETURN_IF_ERROR(from_rocks(db_->Write(wo, &rb), "write"));
+  if (durability == Durability::kDeferred) written_.fetch_add(1);
+  return Status::Ok();
+}
+
+Status RocksKvStore::Sync() {
+  if (!options_.sync_writes) return Status::Ok();
+  const uint64_t mine = written_.load();  // every write that returned before this call
+  std::lock_guard lock(sync_mutex_);
+  if (synced_ >= mine) return Status::Ok();  // a sync that started after our write covered it
+  if (!db_) return closed();
+  const uint64_t covered = written_.load();  // writes that returned before the sync below starts
+  RETURN_IF_ERROR(from_rocks(db_->SyncWAL(), "sync WAL"));
+  synced_ = covered;
+  return Status::Ok();
 }
 
 Result<std::vector<KeyValue>> RocksKvStore::Scan(Column column, std::string_view prefix, std::string_view after,

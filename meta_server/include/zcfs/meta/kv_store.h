@@ -20,6 +20,10 @@
 namespace zcfs::meta {
 
 enum class Column : uint8_t { kInodes = 0, kDentries = 1, kSystem = 2 };
+
+// kSynced: durable when Write returns (if the store syncs at all). kDeferred: applied and visible when
+// Write returns, durable after a later Sync(); many deferred writes share one sync (group commit).
+enum class Durability : uint8_t { kSynced, kDeferred };
 inline constexpr int kColumnCount = 3;
 // The column family name used on disk ("inodes", "dentries", "system").
 const char* column_name(Column column);
@@ -54,8 +58,10 @@ class KvStore {
 
   // The value of `key`; kNotFound when absent, another error when the store fails.
   virtual Result<std::string> Get(Column column, std::string_view key) const = 0;
-  // Applies every operation of `batch` or none of them. Durable on return when the store syncs.
-  virtual Status Write(const WriteBatch& batch) = 0;
+  // Applies every operation of `batch` or none of them, in the order of the calls.
+  virtual Status Write(const WriteBatch& batch, Durability durability = Durability::kSynced) = 0;
+  // Makes every write that returned before this call durable. Concurrent callers share syncs.
+  virtual Status Sync() = 0;
   // Entries whose key starts with `prefix`, in key order. When `after` is non-empty only keys strictly
   // greater than it are returned (it is a full key, normally prefix + cookie). `limit` 0 = no limit.
   virtual Result<std::vector<KeyValue>> Scan(Column column, std::string_view prefix, std::string_view after,

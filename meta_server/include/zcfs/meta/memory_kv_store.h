@@ -14,7 +14,8 @@ namespace zcfs::meta {
 class MemoryKvStore final : public KvStore {
  public:
   Result<std::string> Get(Column column, std::string_view key) const override;
-  Status Write(const WriteBatch& batch) override;
+  Status Write(const WriteBatch& batch, Durability durability = Durability::kSynced) override;
+  Status Sync() override { return Status::Ok(); }
   Result<std::vector<KeyValue>> Scan(Column column, std::string_view prefix, std::string_view after,
                                      size_t limit) const override;
 

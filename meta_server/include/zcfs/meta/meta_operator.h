@@ -120,11 +120,10 @@ class MetaOperator {
   // kNotEmpty; directory over non-directory -> kNotDirectory, the reverse -> kIsDirectory. Renaming a
   // name onto a link of the same inode does nothing. Moving a directory to another parent also needs
   // write permission on it (its ".." changes).
-  Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
-                uint32_t flags, const pb::Credentials& cred);
+  Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name, uint32_t flags,
+                const pb::Credentials& cred);
   // A new name for the non-directory `ino` (a directory -> kNotPermitted).
-  Result<pb::InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name,
-                             const pb::Credentials& cred);
+  Result<pb::InodeAttr> Link(uint64_t ino, uint64_t new_parent, std::string_view new_name, const pb::Credentials& cred);
   // A symbolic link holding `target` (readlink is GetAttr's symlink_target): an empty target ->
   // kNotFound (ENOENT, as symlink(2) on Linux), over kMaxSymlinkLength bytes -> kNameTooLong, a NUL
   // in it -> kInvalidArgument. Its size is the target's length.
@@ -168,6 +167,23 @@ class MetaOperator {
   Status CommitInode(const pb::InodeAttr& attr);
   // Adds the batch's inode-count change to the counter and commits it.
   Status CommitCounted(WriteBatch& batch, int64_t inode_delta);
+  // Waits until `result`'s commit is durable (group commit; see namespace_mutations.cc).
+  template <typename T>
+  T Durable(T result);
+  // The mutations without the final wait for durability; each takes mutation_mutex_ itself.
+  Result<pb::InodeAttr> MkdirUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                      const pb::Credentials& cred);
+  Result<pb::InodeAttr> CreateUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                       const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
+                                       uint32_t stripe_width);
+  Result<pb::InodeAttr> SymlinkUnsynced(uint64_t parent, std::string_view name, std::string_view target,
+                                        const pb::Credentials& cred);
+  Result<pb::InodeAttr> LinkUnsynced(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                                     const pb::Credentials& cred);
+  Status RenameUnsynced(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+                        uint32_t flags, const pb::Credentials& cred);
+  Result<pb::InodeAttr> ExtendLengthUnsynced(uint64_t ino, uint64_t length);
+  Result<pb::InodeAttr> SetAttrUnsynced(const pb::SetAttrRequest& request);
   // Drops one link of `victim` (whose entry is being removed) into `batch`; returns the inode delta.
   int64_t DropLink(WriteBatch& batch, pb::InodeAttr& victim, int64_t now);
   // True when `dir` is `ancestor` or lies below it.
@@ -184,9 +200,9 @@ class MetaOperator {
   MetaOptions options_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<FileSessions> sessions_;
-  int64_t reclaim_after_ns_ = 0;  // monotonic time before which no orphan is reclaimed
-  std::mutex mutation_mutex_;  // serializes namespace read-modify-write sequences
-  uint64_t next_ino_ = 0;      // guarded by mutation_mutex_
+  int64_t reclaim_after_ns_ = 0;          // monotonic time before which no orphan is reclaimed
+  std::mutex mutation_mutex_;             // serializes namespace read-modify-write sequences
+  uint64_t next_ino_ = 0;                 // guarded by mutation_mutex_
   std::atomic<uint64_t> inode_count_{0};  // written under mutation_mutex_
 };
 

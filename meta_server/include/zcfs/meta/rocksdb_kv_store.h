@@ -1,13 +1,17 @@
 // RocksKvStore: the KvStore of the meta server, one RocksDB database with the column families
 // "inodes", "dentries" and "system" (plus RocksDB's mandatory "default", unused).
 //
-// Durability: by default every WriteBatch is written with WriteOptions::sync, so an acknowledged
-// mutation survives a power loss. `sync_writes = false` trades that for speed (tests, benchmarks);
-// the WAL is still written, so a process crash loses nothing.
+// Durability: by default a kSynced write is written with WriteOptions::sync and Sync() fsyncs the WAL,
+// so an acknowledged mutation survives a power loss. Sync() runs one WAL sync for every caller that
+// arrives while another sync is in progress (group commit). `sync_writes = false` trades durability
+// against power loss for speed (tests, benchmarks); the WAL is still written, so a process crash
+// loses nothing.
 // Thread-safe (RocksDB is).
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "zcfs/meta/kv_store.h"
@@ -33,7 +37,8 @@ class RocksKvStore final : public KvStore {
   RocksKvStore& operator=(const RocksKvStore&) = delete;
 
   Result<std::string> Get(Column column, std::string_view key) const override;
-  Status Write(const WriteBatch& batch) override;
+  Status Write(const WriteBatch& batch, Durability durability = Durability::kSynced) override;
+  Status Sync() override;
   Result<std::vector<KeyValue>> Scan(Column column, std::string_view prefix, std::string_view after,
                                      size_t limit) const override;
 
@@ -47,6 +52,9 @@ class RocksKvStore final : public KvStore {
   rocksdb::ColumnFamilyHandle* handle(Column column) const { return handles_[static_cast<size_t>(column) + 1]; }
 
   RocksKvStoreOptions options_;
+  std::atomic<uint64_t> written_{0};  // deferred writes completed
+  std::mutex sync_mutex_;
+  uint64_t synced_ = 0;  // guarded by sync_mutex_: deferred writes known durable
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // [0] = default, then the Column order
 };
