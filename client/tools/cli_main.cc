@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -26,8 +27,9 @@ namespace {
 
 constexpr size_t kCopyBlock = 8 << 20;
 
+// "zcfs: rm: /c: no entry 'c' in directory 1 (No such file or directory)": the path and the cause.
 int fail(const std::string& what, const Status& s) {
-  std::fprintf(stderr, "zcfs: %s: %s\n", what.c_str(), s.ToString().c_str());
+  std::fprintf(stderr, "zcfs: %s: %s (%s)\n", what.c_str(), s.message().c_str(), std::strerror(s.to_errno()));
   return 1;
 }
 
@@ -178,6 +180,8 @@ int usage() {
                "  mkdir PATH           create a directory and its missing parents\n"
                "  put LOCAL REMOTE     copy a local file or directory into zcfs\n"
                "  get REMOTE LOCAL     copy a file or directory out of zcfs\n"
+               "  rm PATH              remove a file, a symbolic link or an empty directory\n"
+               "  mv FROM TO           rename (replaces TO if it is a file or an empty directory)\n"
                "  cluster status       list the storage nodes and targets with their state and use\n"
                "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n");
   return 2;
@@ -192,7 +196,7 @@ int run(int argc, char** argv) {
   ClientOptions options;
   options.meta_address = config.GetString("meta", env_meta != nullptr ? env_meta : "127.0.0.1:8000");
   const std::string& cmd = args[0];
-  size_t want = (cmd == "put" || cmd == "get") ? 3 : 2;
+  size_t want = (cmd == "put" || cmd == "get" || cmd == "mv") ? 3 : 2;
   if (args.size() != want) return usage();
   auto client = Client::Connect(options);
   if (!client.ok()) return fail("connect to " + options.meta_address, client.status());
@@ -204,6 +208,14 @@ int run(int argc, char** argv) {
   }
   if (cmd == "put") return cmd_put(**client, args[1], args[2]);
   if (cmd == "get") return cmd_get(**client, args[1], args[2]);
+  if (cmd == "rm") {
+    Status removed = (*client)->Remove(args[1]);
+    return removed.ok() ? 0 : fail("rm", removed);
+  }
+  if (cmd == "mv") {
+    Status moved = (*client)->RenamePath(args[1], args[2]);
+    return moved.ok() ? 0 : fail("mv", moved);
+  }
   if (cmd == "cluster" && args[1] == "status") return cmd_cluster_status(**client);
   return usage();
 }
