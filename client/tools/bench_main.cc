@@ -3,6 +3,7 @@
 //   zcfs-bench write --meta=HOST:PORT --dir=/dataset [--files=64] [--size=4MiB] [--threads=4]
 //   zcfs-bench read  --meta=HOST:PORT --dir=/dataset [--threads=4] [--block=1MiB] [--verify]
 //   zcfs-bench read  --mount=/tmp/zcfs --dir=/dataset ...   (the same read through the FUSE mount)
+//   zcfs-bench meta  --meta=HOST:PORT [--threads=4] [--files=10000]  (metadata rates: bench_meta.cc)
 //
 // File k of the dataset is named sample-<k> and holds sample content with seed k, so reads can
 // verify every byte (--verify) without a reference copy.
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_meta.h"
 #include "sample_data.h"
 #include "zcfs/client/client.h"
 #include "zcfs/common/aligned_buffer.h"
@@ -155,7 +157,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: zcfs-bench write --meta=HOST:PORT --dir=PATH [--files=N] [--size=BYTES] [--threads=N]\n"
                "       zcfs-bench read  --meta=HOST:PORT --dir=PATH [--threads=N] [--block=BYTES] [--verify]\n"
-               "                        [--mount=MOUNTPOINT]  (read through the FUSE mount)\n");
+               "                        [--mount=MOUNTPOINT]  (read through the FUSE mount)\n"
+               "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N]\n");
   return 2;
 }
 
@@ -163,6 +166,7 @@ int run(int argc, char** argv) {
   Config config;
   std::vector<std::string> args;
   if (!config.ApplyArgs(argc, argv, &args).ok() || args.size() != 1) return usage();
+  if (args[0] == "meta") return run_meta_bench(config);
   BenchOptions o;
   o.meta = config.GetString("meta", "127.0.0.1:8000");
   o.mount = config.GetString("mount", "");
