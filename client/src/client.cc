@@ -51,10 +51,15 @@ Result<uint64_t> ClientImpl::ReopenSession(uint64_t ino) {
 ClientImpl::~ClientImpl() {
   sessions_.Stop();  // it calls the meta server through the I/O threads stopped below
   transport_.CloseAll();
+  if (meta_pool_) meta_pool_->CloseAll();
   io_.Stop();
 }
 
-Status ClientImpl::Start() { return run_blocking(io_.executor(), RefreshRouting()); }
+Status ClientImpl::Start() {
+  ASSIGN_OR_RETURN(HostPort meta, parse_host_port(options_.meta_address));
+  meta_pool_ = std::make_unique<BlockingChannelPool>(std::move(meta), options_.connect_timeout);
+  return run_blocking(io_.executor(), RefreshRouting());
+}
 
 pb::Credentials ClientImpl::credentials(const std::optional<Credentials>& caller) const {
   Credentials who = caller.value_or(options_.cred.value_or(Credentials{::getuid(), ::getgid()}));
