@@ -88,8 +88,11 @@ int run(const Flags& flags) {
   op_for_routing = op->get();
   zcfs::meta::OrphanReclaimer reclaimer(**op, flags.reclaim_interval);
 
-  zcfs::IoThreads io(flags.threads);
-  auto server = std::make_unique<zcfs::RpcServer>(io.context());
+  zcfs::IoContextPool io(flags.threads);
+  // The meta server takes no payloads; with max_payload 0 it reads several frames per recv.
+  zcfs::FrameLimits limits;
+  limits.max_payload = 0;
+  auto server = std::make_unique<zcfs::RpcServer>(io, limits);
   zcfs::meta::MetaService service(**op);
   service.RegisterOn(*server);
   auto bound = server->Listen(flags.listen);
@@ -106,6 +109,7 @@ int run(const Flags& flags) {
     io.Stop();
   });
   server.reset();  // no handler can run any more: the I/O threads are joined
+  service.Stop();  // nor a mutation on a waiting thread
   reclaimer.Stop();
   op->reset();
   zcfs::Status closed = (*store)->Close();

@@ -21,12 +21,23 @@ uint64_t random_client_id() {
   return id;
 }
 
+pb::Credentials to_pb(const Credentials& who) {
+  pb::Credentials cred;
+  cred.set_uid(who.uid);
+  cred.set_gid(who.gid);
+  for (uint32_t group : who.groups) cred.add_groups(group);
+  return cred;
+}
+
 }  // namespace
+
 ClientImpl::ClientImpl(ClientOptions options)
     : options_(std::move(options)),
       io_(options_.io_threads),
       transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
       client_id_(random_client_id()),
+      // Once: getuid()/getgid() are syscalls, and every namespace call sends credentials.
+      default_cred_(to_pb(options_.cred.value_or(Credentials{::getuid(), ::getgid()}))),
       sessions_(SessionKeeper::Callbacks{[this] { return RenewSessions(); },
                                          [this](uint64_t ino) { return ReopenSession(ino); }},
                 options_.session_renew_interval) {}
@@ -62,12 +73,7 @@ Status ClientImpl::Start() {
 }
 
 pb::Credentials ClientImpl::credentials(const std::optional<Credentials>& caller) const {
-  Credentials who = caller.value_or(options_.cred.value_or(Credentials{::getuid(), ::getgid()}));
-  pb::Credentials cred;
-  cred.set_uid(who.uid);
-  cred.set_gid(who.gid);
-  for (uint32_t group : who.groups) cred.add_groups(group);
-  return cred;
+  return caller ? to_pb(*caller) : default_cred_;
 }
 
 Task<Result<pb::RoutingTable>> ClientImpl::FetchRoutingAsync() {

@@ -66,6 +66,7 @@ class ClientImpl {
   std::unique_ptr<BlockingChannelPool> meta_pool_;  // namespace calls; made by Start()
   RoutingCache routing_;
   const uint64_t client_id_;
+  const pb::Credentials default_cred_;
   SessionKeeper sessions_;  // last: its thread calls into the members above
 };
 

@@ -1,5 +1,7 @@
 #include "zcfs/meta/meta_service.h"
 
+#include <fcntl.h>
+
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 
@@ -19,51 +21,102 @@ Result<pb::EmptyReply> empty_reply(Status status) {
   return pb::EmptyReply();
 }
 
+// The reply of a committed mutation, sent once the commit is durable; the thread serves other
+// calls meanwhile. A failed mutation wrote nothing and replies at once.
+template <typename Reply>
+Task<RpcReply> reply_when_durable(WalSyncer& syncer, Result<Reply> result) {
+  if (result.ok()) {
+    Status durable = co_await syncer.Durable();
+    if (!durable.ok()) co_return RpcReply::FromStatus(std::move(durable));
+  }
+  co_return internal::reply_of(std::move(result));
+}
+
+template <typename Request, typename Reply>
+Task<RpcReply> commit_then_sync(WalSyncer& syncer, PbHandler<Request, Reply> commit, std::string body) {
+  Request request;
+  Status parsed = ParseMessage(request, body, "request");
+  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
+  co_return co_await reply_when_durable(syncer, commit(request));
+}
+
+// Registers a mutation that commits on the I/O thread without waiting for the disk (`commit` calls
+// an ...Unsynced operation) and replies once WalSyncer has made it durable.
+template <typename Request, typename Reply>
+void RegisterMutation(RpcServer& server, uint16_t method, WalSyncer& syncer, PbHandler<Request, Reply> commit) {
+  server.Register(method, [&syncer, commit = std::move(commit)](RpcRequest& raw) {
+    return commit_then_sync<Request, Reply>(syncer, commit, std::move(raw.body));
+  });
+}
+
+// SetAttr commits like the other mutations, but a size change first waits for the storage servers
+// to cut the data, so it runs (durably) on a waiting thread.
+Task<RpcReply> set_attr(MetaOperator& op, WalSyncer& syncer, asio::any_io_executor waiters, std::string body) {
+  pb::SetAttrRequest request;
+  Status parsed = ParseMessage(request, body, "request");
+  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
+  if ((request.valid() & setattr::kSize) == 0) co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(request));
+  PbHandler<pb::SetAttrRequest, pb::AttrReply> truncate = [&op](const pb::SetAttrRequest& r) {
+    return attr_reply(op.SetAttr(r));
+  };
+  co_return co_await asio::co_spawn(waiters, internal::run_parsed(std::move(truncate), std::move(request)),
+                                    asio::use_awaitable);
+}
+
 }  // namespace
 
 void MetaService::RegisterOn(RpcServer& server) {
   MetaOperator& op = op_;
+  WalSyncer& syncer = syncer_;
+  asio::any_io_executor waiters = waiters_.get_executor();
   RegisterPb<pb::LookupRequest, pb::AttrReply>(server, method::kLookup, [&op](const pb::LookupRequest& r) {
     return attr_reply(op.Lookup(r.parent(), r.name(), r.cred()));
   });
   RegisterPb<pb::GetAttrRequest, pb::AttrReply>(
       server, method::kGetAttr, [&op](const pb::GetAttrRequest& r) { return attr_reply(op.GetAttr(r.ino())); });
-  RegisterPb<pb::MkdirRequest, pb::AttrReply>(server, method::kMkdir, [&op](const pb::MkdirRequest& r) {
-    return attr_reply(op.Mkdir(r.parent(), r.name(), r.mode(), r.cred()));
+  RegisterMutation<pb::MkdirRequest, pb::AttrReply>(server, method::kMkdir, syncer, [&op](const pb::MkdirRequest& r) {
+    return attr_reply(op.MkdirUnsynced(r.parent(), r.name(), r.mode(), r.cred()));
   });
-  RegisterPb<pb::CreateRequest, pb::AttrReply>(server, method::kCreate, [&op](const pb::CreateRequest& r) {
+  RegisterMutation<pb::CreateRequest, pb::AttrReply>(server, method::kCreate, syncer, [&op](const pb::CreateRequest& r) {
     return attr_reply(
-        op.Create(r.parent(), r.name(), r.mode(), r.cred(), r.exclusive(), r.chunk_size(), r.stripe_width()));
+        op.CreateUnsynced(r.parent(), r.name(), r.mode(), r.cred(), r.exclusive(), r.chunk_size(), r.stripe_width()));
   });
   RegisterPb<pb::ReaddirRequest, pb::ReaddirReply>(server, method::kReaddir, [&op](const pb::ReaddirRequest& r) {
     return op.Readdir(r.ino(), r.after(), r.max_entries(), r.cred());
   });
-  RegisterPb<pb::ExtendLengthRequest, pb::AttrReply>(
-      server, method::kExtendLength,
-      [&op](const pb::ExtendLengthRequest& r) { return attr_reply(op.ExtendLength(r.ino(), r.length())); });
-  RegisterPb<pb::SetAttrRequest, pb::AttrReply>(
-      server, method::kSetAttr, [&op](const pb::SetAttrRequest& r) { return attr_reply(op.SetAttr(r)); });
-  RegisterPb<pb::RemoveRequest, pb::EmptyReply>(server, method::kUnlink, [&op](const pb::RemoveRequest& r) {
-    return empty_reply(op.Unlink(r.parent(), r.name(), r.cred()));
+  RegisterMutation<pb::ExtendLengthRequest, pb::AttrReply>(server, method::kExtendLength, syncer, [&op](const pb::ExtendLengthRequest& r) {
+    return attr_reply(op.ExtendLengthUnsynced(r.ino(), r.length()));
   });
-  RegisterPb<pb::RemoveRequest, pb::EmptyReply>(server, method::kRmdir, [&op](const pb::RemoveRequest& r) {
-    return empty_reply(op.Rmdir(r.parent(), r.name(), r.cred()));
+  server.Register(method::kSetAttr, [&op, &syncer, waiters](RpcRequest& raw) {
+    return set_attr(op, syncer, waiters, std::move(raw.body));
   });
-  RegisterPb<pb::RenameRequest, pb::EmptyReply>(server, method::kRename, [&op](const pb::RenameRequest& r) {
-    return empty_reply(op.Rename(r.parent(), r.name(), r.new_parent(), r.new_name(), r.flags(), r.cred()));
+  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(server, method::kUnlink, syncer, [&op](const pb::RemoveRequest& r) {
+    return empty_reply(op.UnlinkUnsynced(r.parent(), r.name(), r.cred()));
   });
-  RegisterPb<pb::LinkRequest, pb::AttrReply>(server, method::kLink, [&op](const pb::LinkRequest& r) {
-    return attr_reply(op.Link(r.ino(), r.new_parent(), r.new_name(), r.cred()));
+  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(server, method::kRmdir, syncer, [&op](const pb::RemoveRequest& r) {
+    return empty_reply(op.RmdirUnsynced(r.parent(), r.name(), r.cred()));
   });
-  RegisterPb<pb::SymlinkRequest, pb::AttrReply>(server, method::kSymlink, [&op](const pb::SymlinkRequest& r) {
-    return attr_reply(op.Symlink(r.parent(), r.name(), r.target(), r.cred()));
+  RegisterMutation<pb::RenameRequest, pb::EmptyReply>(server, method::kRename, syncer, [&op](const pb::RenameRequest& r) {
+    return empty_reply(op.RenameUnsynced(r.parent(), r.name(), r.new_parent(), r.new_name(), r.flags(), r.cred()));
   });
-  RegisterPb<pb::OpenRequest, pb::OpenReply>(server, method::kOpen, [&op](const pb::OpenRequest& r) {
-    return op.Open(r.ino(), r.flags(), r.cred(), r.client_id());
+  RegisterMutation<pb::LinkRequest, pb::AttrReply>(server, method::kLink, syncer, [&op](const pb::LinkRequest& r) {
+    return attr_reply(op.LinkUnsynced(r.ino(), r.new_parent(), r.new_name(), r.cred()));
   });
-  RegisterPb<pb::CloseRequest, pb::AttrReply>(server, method::kClose, [&op](const pb::CloseRequest& r) {
-    return attr_reply(op.Close(r.client_id(), r.session_id(), r.ino(), r.written_end()));
+  RegisterMutation<pb::SymlinkRequest, pb::AttrReply>(server, method::kSymlink, syncer, [&op](const pb::SymlinkRequest& r) {
+    return attr_reply(op.SymlinkUnsynced(r.parent(), r.name(), r.target(), r.cred()));
   });
+  // An open only waits when it truncates.
+  RegisterPbOn<pb::OpenRequest, pb::OpenReply>(
+      server, method::kOpen, waiters,
+      [&op](const pb::OpenRequest& r) { return op.Open(r.ino(), r.flags(), r.cred(), r.client_id()); },
+      [](const pb::OpenRequest& r) { return (r.flags() & O_TRUNC) != 0; });
+  // A close only waits when it reports written data.
+  RegisterPbOn<pb::CloseRequest, pb::AttrReply>(
+      server, method::kClose, waiters,
+      [&op](const pb::CloseRequest& r) {
+        return attr_reply(op.Close(r.client_id(), r.session_id(), r.ino(), r.written_end()));
+      },
+      [](const pb::CloseRequest& r) { return r.written_end() > 0; });
   RegisterPb<pb::KeepAliveRequest, pb::EmptyReply>(server, method::kKeepAlive, [&op](const pb::KeepAliveRequest& r) {
     return empty_reply(op.KeepAlive(r.client_id()));
   });

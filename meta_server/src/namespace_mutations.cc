@@ -92,10 +92,10 @@ Result<pb::InodeAttr> MetaOperator::Link(uint64_t ino, uint64_t new_parent, std:
   return Durable(LinkUnsynced(ino, new_parent, new_name, cred));
 }
 Status MetaOperator::Unlink(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
-  return Durable(RemoveEntry(parent, name, cred, /*directory=*/false));
+  return Durable(UnlinkUnsynced(parent, name, cred));
 }
 Status MetaOperator::Rmdir(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
-  return Durable(RemoveEntry(parent, name, cred, /*directory=*/true));
+  return Durable(RmdirUnsynced(parent, name, cred));
 }
 Status MetaOperator::Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
                             uint32_t flags, const pb::Credentials& cred) {

@@ -17,6 +17,8 @@ namespace {
 
 // Big enough for every namespace reply but a long directory page, which takes a second recv.
 constexpr size_t kReceiveBufferSize = 16 * 1024;
+// See BlockingChannelPool::Call.
+constexpr auto kTrustedIdle = std::chrono::milliseconds(50);
 
 // Connects a socket to one resolved address within `timeout`; returns the fd or the error.
 Result<int> connect_one(const addrinfo& ai, std::chrono::milliseconds timeout, const std::string& peer) {
@@ -128,6 +130,7 @@ Result<std::string> BlockingChannel::Call(uint16_t method, std::string_view body
     return Break(std::move(sent));
   }
   auto reply = Receive(header.request_id);
+  last_used_ = std::chrono::steady_clock::now();
   if (!reply.ok() && reply.status().code() == Code::kTimeout) {
     return Break(Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out after " +
                                            std::to_string(timeout.count()) + " ms"));
@@ -220,8 +223,11 @@ Result<std::string> BlockingChannelPool::Call(uint16_t method, std::string_view 
       channel = std::move(idle_.back());
       idle_.pop_back();
       // The server may have gone away (a restart) while the connection sat idle; a call on it would
-      // fail although a new connection would work.
-      if (channel->PeerClosed()) channel.reset();
+      // fail although a new connection would work. A server cannot stop and come back within
+      // kTrustedIdle, so a connection used that recently is lent without the check's syscall.
+      if (std::chrono::steady_clock::now() - channel->last_used() > kTrustedIdle && channel->PeerClosed()) {
+        channel.reset();
+      }
     }
   }
   if (!channel) {

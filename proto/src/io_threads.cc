@@ -17,4 +17,16 @@ void IoThreads::Stop() {
   threads_.clear();
 }
 
+IoContextPool::IoContextPool(int threads) {
+  for (int i = 0; i < threads; ++i) threads_.push_back(std::make_unique<IoThreads>(1));
+}
+
+asio::any_io_executor IoContextPool::NextExecutor() {
+  return threads_[next_.fetch_add(1, std::memory_order_relaxed) % threads_.size()]->executor();
+}
+
+void IoContextPool::Stop() {
+  for (auto& t : threads_) t->Stop();
+}
+
 }  // namespace zcfs

@@ -1,5 +1,7 @@
 #include "zcfs/proto/rpc_server.h"
 
+#include <cstring>
+
 #include "zcfs/common/logging.h"
 #include "zcfs/proto/frame_writer.h"
 
@@ -37,6 +39,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 
   // Reads request frames until the peer goes away (ok) or breaks the protocol (the reason).
   Task<Status> ReadFrames() {
+    if (server_.limits_.max_payload == 0) co_return co_await ReadBufferedFrames();
     for (;;) {
       FrameHeaderBytes raw;
       boost::system::error_code ec;
@@ -67,6 +70,50 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
                      asio::detached);
     }
   }
+
+  // ReadFrames() for a server without payloads: reads whatever has arrived into a buffer and handles
+  // every whole frame in it, one after the other.
+  Task<Status> ReadBufferedFrames() {
+    std::vector<std::byte> inbox(kInboxSize);
+    size_t begin = 0;  // the first byte not yet handled
+    size_t end = 0;    // one past the last byte received
+    for (;;) {
+      size_t wanted = kFrameHeaderSize;  // bytes the frame at `begin` needs, as far as known
+      while (end - begin >= kFrameHeaderSize) {
+        auto header = decode_frame_header(
+            std::span<const std::byte, kFrameHeaderSize>(inbox.data() + begin, kFrameHeaderSize), server_.limits_);
+        if (!header.ok()) co_return header.status();
+        if (header->is_response()) co_return Error(Code::kProtocolError, "reply frame sent to a server");
+        wanted = kFrameHeaderSize + header->body_len;
+        if (end - begin < wanted) break;
+        RpcRequest request;
+        request.method = header->method;
+        request.peer = peer_;
+        const char* body = reinterpret_cast<const char*>(inbox.data() + begin + kFrameHeaderSize);
+        request.body.assign(body, header->body_len);
+        begin += wanted;
+        wanted = kFrameHeaderSize;
+        co_await Handle(shared_from_this(), std::move(request), header->request_id);
+      }
+      // Keep the partial frame at the front, and room for all of it.
+      if (begin > 0) {
+        std::memmove(inbox.data(), inbox.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      if (inbox.size() < wanted) inbox.resize(wanted);
+      boost::system::error_code ec;
+      size_t n = co_await socket_.async_read_some(asio::buffer(inbox.data() + end, inbox.size() - end),
+                                                  asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec == asio::error::eof || ec == asio::error::operation_aborted
+                            ? Status::Ok()
+                            : Error(Code::kUnavailable, "read: " + ec.message());
+      end += n;
+    }
+  }
+
+  // Most frames of a server without payloads are a few hundred bytes; a bigger one grows the buffer.
+  static constexpr size_t kInboxSize = 16 * 1024;
 
   Task<> Handle(std::shared_ptr<ServerConnection> self, RpcRequest request, uint64_t request_id) {
     RpcReply reply;
@@ -106,7 +153,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 };
 
 RpcServer::RpcServer(asio::io_context& io, FrameLimits limits)
-    : io_(io), limits_(limits), acceptor_(asio::make_strand(io)) {}
+    : connection_executor_([&io] { return asio::make_strand(io); }), limits_(limits), acceptor_(asio::make_strand(io)) {}
+
+RpcServer::RpcServer(IoContextPool& pool, FrameLimits limits)
+    : connection_executor_([&pool] { return pool.NextExecutor(); }), limits_(limits), acceptor_(pool.context(0)) {}
 
 RpcServer::~RpcServer() {
   Stop();
@@ -134,7 +184,7 @@ Result<tcp::endpoint> RpcServer::Listen(const HostPort& address) {
 Task<> RpcServer::AcceptLoop() {
   while (!stopped_) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(io_), asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket = co_await acceptor_.async_accept(connection_executor_(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || stopped_) break;
       LOG_WARN << "accept failed: " << ec.message();

@@ -5,7 +5,7 @@
 #include <deque>
 #include <mutex>
 
-#include "any_handler.h"
+#include "zcfs/proto/any_handler.h"
 #include "zcfs/proto/asio.h"
 
 namespace zcfs::storage_internal {

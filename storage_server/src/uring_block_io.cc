@@ -10,12 +10,11 @@
 #include <mutex>
 #include <vector>
 
-#include "any_handler.h"
+#include "zcfs/proto/any_handler.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs {
 
-using storage_internal::AnyHandler;
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <mutex>
 
-#include "any_handler.h"
+#include "zcfs/proto/any_handler.h"
 #include "zcfs/proto/asio.h"
 
 namespace zcfs::storage_internal {

@@ -132,7 +132,7 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   // How often open-file sessions are renewed; keep well under the meta server's session lease (60 s).
   std::chrono::milliseconds session_renew_interval{20000};
-  // Credentials sent with namespace changes; default: the process's uid/gid.
+  // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
 };
 

@@ -153,6 +153,32 @@ class MetaOperator {
   // What `zcfs cluster status` shows: the routing table with each node's liveness and heartbeat age.
   pb::ClusterStatusReply ClusterStatus() const;
 
+  // The mutations above without their wait for the disk: committed (visible to every later call)
+  // but durable only after the next KvStore::Sync(), which the caller must await before it
+  // acknowledges them (the RPC service does, through WalSyncer). Truncating SetAttr still cuts the
+  // data on the storage servers first, and so waits for them.
+  Result<pb::InodeAttr> MkdirUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                      const pb::Credentials& cred);
+  Result<pb::InodeAttr> CreateUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
+                                       const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
+                                       uint32_t stripe_width);
+  Result<pb::InodeAttr> SymlinkUnsynced(uint64_t parent, std::string_view name, std::string_view target,
+                                        const pb::Credentials& cred);
+  Result<pb::InodeAttr> LinkUnsynced(uint64_t ino, uint64_t new_parent, std::string_view new_name,
+                                     const pb::Credentials& cred);
+  Status RenameUnsynced(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
+                        uint32_t flags, const pb::Credentials& cred);
+  Result<pb::InodeAttr> ExtendLengthUnsynced(uint64_t ino, uint64_t length);
+  Result<pb::InodeAttr> SetAttrUnsynced(const pb::SetAttrRequest& request);
+  Status UnlinkUnsynced(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
+    return RemoveEntry(parent, name, cred, /*directory=*/false);
+  }
+  Status RmdirUnsynced(uint64_t parent, std::string_view name, const pb::Credentials& cred) {
+    return RemoveEntry(parent, name, cred, /*directory=*/true);
+  }
+  // Makes every mutation committed before the call durable (one WAL sync shared by concurrent callers).
+  Status Sync() { return store_.Sync(); }
+
  private:
   MetaOperator(KvStore& store, MetaOptions options);
   Status Bootstrap();
@@ -170,20 +196,6 @@ class MetaOperator {
   // Waits until `result`'s commit is durable (group commit; see namespace_mutations.cc).
   template <typename T>
   T Durable(T result);
-  // The mutations without the final wait for durability; each takes mutation_mutex_ itself.
-  Result<pb::InodeAttr> MkdirUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
-                                      const pb::Credentials& cred);
-  Result<pb::InodeAttr> CreateUnsynced(uint64_t parent, std::string_view name, uint32_t mode,
-                                       const pb::Credentials& cred, bool exclusive, uint32_t chunk_size,
-                                       uint32_t stripe_width);
-  Result<pb::InodeAttr> SymlinkUnsynced(uint64_t parent, std::string_view name, std::string_view target,
-                                        const pb::Credentials& cred);
-  Result<pb::InodeAttr> LinkUnsynced(uint64_t ino, uint64_t new_parent, std::string_view new_name,
-                                     const pb::Credentials& cred);
-  Status RenameUnsynced(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
-                        uint32_t flags, const pb::Credentials& cred);
-  Result<pb::InodeAttr> ExtendLengthUnsynced(uint64_t ino, uint64_t length);
-  Result<pb::InodeAttr> SetAttrUnsynced(const pb::SetAttrRequest& request);
   // Drops one link of `victim` (whose entry is being removed) into `batch`; returns the inode delta.
   int64_t DropLink(WriteBatch& batch, pb::InodeAttr& victim, int64_t now);
   // True when `dir` is `ancestor` or lies below it.

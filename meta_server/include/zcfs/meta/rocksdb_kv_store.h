@@ -3,7 +3,8 @@
 //
 // Durability: by default a kSynced write is written with WriteOptions::sync and Sync() fsyncs the WAL,
 // so an acknowledged mutation survives a power loss. Sync() runs one WAL sync for every caller that
-// arrives while another sync is in progress (group commit). `sync_writes = false` trades durability
+// arrives while another sync is in progress (group commit). The WAL is flushed by hand in this mode:
+// a deferred write stays in RocksDB's buffer until the next Sync() or synced write. `sync_writes = false` trades durability
 // against power loss for speed (tests, benchmarks); the WAL is still written, so a process crash
 // loses nothing.
 // Thread-safe (RocksDB is).

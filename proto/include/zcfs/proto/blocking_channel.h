@@ -40,6 +40,8 @@ class BlockingChannel {
   // True when the peer closed the connection (or sent something unasked) since the last call.
   // One non-blocking syscall; for a pool to check a connection before lending it.
   bool PeerClosed();
+  // When the last call ended.
+  std::chrono::steady_clock::time_point last_used() const { return last_used_; }
 
  private:
   BlockingChannel(int fd, std::string peer, FrameLimits limits);
@@ -55,6 +57,7 @@ class BlockingChannel {
   uint64_t next_request_id_ = 1;
   std::chrono::milliseconds timeout_set_{0};  // what SO_RCVTIMEO/SO_SNDTIMEO hold now
   std::vector<std::byte> buffer_;             // receive buffer: header and (usually) body in one recv
+  std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };
 
 class BlockingChannelPool {

@@ -1,5 +1,6 @@
-// FrameWriter: queues outgoing frames of one socket and writes them one at a time, each as a single
-// gathered write of header, body and payload (the payload straight from its owner's memory).
+// FrameWriter: writes the outgoing frames of one socket in order, each as a single gathered write of
+// header, body and payload (the payload straight from its owner's memory). A frame is written at once
+// when nothing is queued; what the socket does not take is queued and written by a coroutine.
 // Not thread-safe: use it only from the socket's strand.
 #pragma once
 
@@ -19,6 +20,7 @@ struct OutgoingFrame {
   std::string body;
   std::vector<asio::const_buffer> payload;
   std::shared_ptr<void> keepalive;  // owns the payload memory until the write completes
+  size_t sent = 0;                  // bytes of the frame already written (set by FrameWriter)
 };
 
 class FrameWriter {

@@ -1,6 +1,8 @@
 // IoThreads: an io_context run by a fixed number of threads until Stop(). Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -25,6 +27,28 @@ class IoThreads {
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
   std::vector<std::thread> threads_;
+};
+
+// IoContextPool: N io_contexts, each run by its own thread. A server puts each connection on one of
+// them, so everything a connection does stays on one thread: a shared io_context hands completions
+// from the thread that saw them to another, and on a two-core machine those wake-ups cost more than
+// a small call. Thread-safe.
+class IoContextPool {
+ public:
+  explicit IoContextPool(int threads);
+  IoContextPool(const IoContextPool&) = delete;
+  IoContextPool& operator=(const IoContextPool&) = delete;
+
+  size_t size() const { return threads_.size(); }
+  asio::io_context& context(size_t i) { return threads_.at(i)->context(); }
+  // The contexts in turn, for spreading connections.
+  asio::any_io_executor NextExecutor();
+  // Stops every context and joins its thread. Idempotent.
+  void Stop();
+
+ private:
+  std::vector<std::unique_ptr<IoThreads>> threads_;
+  std::atomic<size_t> next_{0};
 };
 
 // Runs `task` on `executor` and blocks the calling thread until it finishes. Must not be called from

@@ -29,17 +29,37 @@ template <typename Request, typename Reply>
 using PbHandler = std::function<Result<Reply>(const Request&)>;
 
 namespace internal {
-// A coroutine function rather than a capturing coroutine lambda: its frame owns the handler copy.
+template <typename Reply>
+RpcReply reply_of(Result<Reply> result) {
+  if (!result.ok()) return RpcReply::FromStatus(result.status());
+  RpcReply reply;
+  reply.body = result->SerializeAsString();
+  return reply;
+}
+
+// Coroutine functions rather than capturing coroutine lambdas: their frames own what they use.
 template <typename Request, typename Reply>
 Task<RpcReply> run_pb_handler(PbHandler<Request, Reply> handler, std::string body) {
   Request request;
   Status parsed = ParseMessage(request, body, "request");
   if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  Result<Reply> result = handler(request);
-  if (!result.ok()) co_return RpcReply::FromStatus(result.status());
-  RpcReply reply;
-  reply.body = result->SerializeAsString();
-  co_return reply;
+  co_return reply_of(handler(request));
+}
+
+template <typename Request, typename Reply>
+Task<RpcReply> run_parsed(PbHandler<Request, Reply> handler, Request request) {
+  co_return reply_of(handler(request));
+}
+
+template <typename Request, typename Reply>
+Task<RpcReply> run_pb_handler_on(asio::any_io_executor workers, std::function<bool(const Request&)> waits,
+                                 PbHandler<Request, Reply> handler, std::string body) {
+  Request request;
+  Status parsed = ParseMessage(request, body, "request");
+  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
+  if (waits && !waits(request)) co_return reply_of(handler(request));
+  co_return co_await asio::co_spawn(workers, run_parsed<Request, Reply>(std::move(handler), std::move(request)),
+                                    asio::use_awaitable);
 }
 }  // namespace internal
 
@@ -48,6 +68,18 @@ template <typename Request, typename Reply>
 void RegisterPb(RpcServer& server, uint16_t method, PbHandler<Request, Reply> handler) {
   server.Register(method, [handler = std::move(handler)](RpcRequest& raw) {
     return internal::run_pb_handler<Request, Reply>(handler, std::move(raw.body));
+  });
+}
+
+// Registers a synchronous handler that may wait (a mutation waiting for its WAL sync): it runs on a
+// thread of `workers`, so the connection's I/O thread goes on serving other calls meanwhile, and
+// many waiting calls can share one sync. With `waits`, only the requests it picks go to `workers`;
+// the others run on the I/O thread as with RegisterPb.
+template <typename Request, typename Reply>
+void RegisterPbOn(RpcServer& server, uint16_t method, asio::any_io_executor workers,
+                  PbHandler<Request, Reply> handler, std::function<bool(const Request&)> waits = {}) {
+  server.Register(method, [workers, waits = std::move(waits), handler = std::move(handler)](RpcRequest& raw) {
+    return internal::run_pb_handler_on<Request, Reply>(workers, waits, handler, std::move(raw.body));
   });
 }
 

@@ -1,7 +1,12 @@
 // RpcServer: accepts TCP connections and dispatches request frames to registered handlers.
 //
 // Each connection reads frames in order and runs every request as its own coroutine on the
-// connection's strand, so many requests of one connection can be in flight. Replies go out through
+// connection's strand, so many requests of one connection can be in flight.
+//
+// A server that takes no payloads (FrameLimits::max_payload == 0: the meta server) reads its frames
+// through a buffer instead, all that have arrived in one recv, and runs each request to its end
+// before the next one of that connection (its clients make one call at a time per connection).
+// Without payloads, reading ahead can never swallow bytes that belong in someone else's memory. Replies go out through
 // a per-connection write queue, header + body + payload in one gathered write: the payload is sent
 // from the handler's memory (for the storage server: the buffer the SSD read filled), never copied.
 //
@@ -24,6 +29,7 @@
 #include "zcfs/common/status.h"
 #include "zcfs/proto/asio.h"
 #include "zcfs/proto/frame.h"
+#include "zcfs/proto/io_threads.h"
 
 namespace zcfs {
 
@@ -62,6 +68,8 @@ class ServerConnection;
 class RpcServer {
  public:
   explicit RpcServer(asio::io_context& io, FrameLimits limits = {});
+  // Spreads connections over the pool's threads, one thread each.
+  explicit RpcServer(IoContextPool& pool, FrameLimits limits = {});
   ~RpcServer();
 
   void Register(uint16_t method, RpcHandler handler);
@@ -79,7 +87,7 @@ class RpcServer {
   Task<> AcceptLoop();
   void Forget(ServerConnection* conn);
 
-  asio::io_context& io_;
+  std::function<asio::any_io_executor()> connection_executor_;  // where the next connection lives
   FrameLimits limits_;
   std::map<uint16_t, RpcHandler> handlers_;
   PayloadOffsetFn payload_offset_;

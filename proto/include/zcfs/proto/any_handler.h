@@ -9,7 +9,7 @@
 
 #include "zcfs/proto/asio.h"
 
-namespace zcfs::storage_internal {
+namespace zcfs {
 
 // Holds one handler taking Args...; Complete() posts it to the handler's own executor (never runs it
 // inline, so a completing thread never re-enters the waiter's code). Thread-compatible: one owner
@@ -48,4 +48,4 @@ class AnyHandler {
   std::unique_ptr<Base> impl_;
 };
 
-}  // namespace zcfs::storage_internal
+}  // namespace zcfs
