@@ -55,7 +55,8 @@ Task<RpcReply> set_attr(MetaOperator& op, WalSyncer& syncer, asio::any_io_execut
   pb::SetAttrRequest request;
   Status parsed = ParseMessage(request, body, "request");
   if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  if ((request.valid() & setattr::kSize) == 0) co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(request));
+  if ((request.valid() & setattr::kSize) == 0)
+    co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(request));
   PbHandler<pb::SetAttrRequest, pb::AttrReply> truncate = [&op](const pb::SetAttrRequest& r) {
     return attr_reply(op.SetAttr(r));
   };
@@ -77,34 +78,37 @@ void MetaService::RegisterOn(RpcServer& server) {
   RegisterMutation<pb::MkdirRequest, pb::AttrReply>(server, method::kMkdir, syncer, [&op](const pb::MkdirRequest& r) {
     return attr_reply(op.MkdirUnsynced(r.parent(), r.name(), r.mode(), r.cred()));
   });
-  RegisterMutation<pb::CreateRequest, pb::AttrReply>(server, method::kCreate, syncer, [&op](const pb::CreateRequest& r) {
-    return attr_reply(
-        op.CreateUnsynced(r.parent(), r.name(), r.mode(), r.cred(), r.exclusive(), r.chunk_size(), r.stripe_width()));
-  });
+  RegisterMutation<pb::CreateRequest, pb::AttrReply>(
+      server, method::kCreate, syncer, [&op](const pb::CreateRequest& r) {
+        return attr_reply(op.CreateUnsynced(r.parent(), r.name(), r.mode(), r.cred(), r.exclusive(), r.chunk_size(),
+                                            r.stripe_width()));
+      });
   RegisterPb<pb::ReaddirRequest, pb::ReaddirReply>(server, method::kReaddir, [&op](const pb::ReaddirRequest& r) {
     return op.Readdir(r.ino(), r.after(), r.max_entries(), r.cred());
   });
-  RegisterMutation<pb::ExtendLengthRequest, pb::AttrReply>(server, method::kExtendLength, syncer, [&op](const pb::ExtendLengthRequest& r) {
-    return attr_reply(op.ExtendLengthUnsynced(r.ino(), r.length()));
-  });
+  RegisterMutation<pb::ExtendLengthRequest, pb::AttrReply>(
+      server, method::kExtendLength, syncer,
+      [&op](const pb::ExtendLengthRequest& r) { return attr_reply(op.ExtendLengthUnsynced(r.ino(), r.length())); });
   server.Register(method::kSetAttr, [&op, &syncer, waiters](RpcRequest& raw) {
     return set_attr(op, syncer, waiters, std::move(raw.body));
   });
-  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(server, method::kUnlink, syncer, [&op](const pb::RemoveRequest& r) {
-    return empty_reply(op.UnlinkUnsynced(r.parent(), r.name(), r.cred()));
-  });
-  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(server, method::kRmdir, syncer, [&op](const pb::RemoveRequest& r) {
-    return empty_reply(op.RmdirUnsynced(r.parent(), r.name(), r.cred()));
-  });
-  RegisterMutation<pb::RenameRequest, pb::EmptyReply>(server, method::kRename, syncer, [&op](const pb::RenameRequest& r) {
-    return empty_reply(op.RenameUnsynced(r.parent(), r.name(), r.new_parent(), r.new_name(), r.flags(), r.cred()));
-  });
+  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(
+      server, method::kUnlink, syncer,
+      [&op](const pb::RemoveRequest& r) { return empty_reply(op.UnlinkUnsynced(r.parent(), r.name(), r.cred())); });
+  RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(
+      server, method::kRmdir, syncer,
+      [&op](const pb::RemoveRequest& r) { return empty_reply(op.RmdirUnsynced(r.parent(), r.name(), r.cred())); });
+  RegisterMutation<pb::RenameRequest, pb::EmptyReply>(
+      server, method::kRename, syncer, [&op](const pb::RenameRequest& r) {
+        return empty_reply(op.RenameUnsynced(r.parent(), r.name(), r.new_parent(), r.new_name(), r.flags(), r.cred()));
+      });
   RegisterMutation<pb::LinkRequest, pb::AttrReply>(server, method::kLink, syncer, [&op](const pb::LinkRequest& r) {
     return attr_reply(op.LinkUnsynced(r.ino(), r.new_parent(), r.new_name(), r.cred()));
   });
-  RegisterMutation<pb::SymlinkRequest, pb::AttrReply>(server, method::kSymlink, syncer, [&op](const pb::SymlinkRequest& r) {
-    return attr_reply(op.SymlinkUnsynced(r.parent(), r.name(), r.target(), r.cred()));
-  });
+  RegisterMutation<pb::SymlinkRequest, pb::AttrReply>(
+      server, method::kSymlink, syncer, [&op](const pb::SymlinkRequest& r) {
+        return attr_reply(op.SymlinkUnsynced(r.parent(), r.name(), r.target(), r.cred()));
+      });
   // An open only waits when it truncates.
   RegisterPbOn<pb::OpenRequest, pb::OpenReply>(
       server, method::kOpen, waiters,

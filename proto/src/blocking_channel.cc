@@ -126,7 +126,9 @@ Result<std::string> BlockingChannel::Call(uint16_t method, std::string_view body
   header.body_len = static_cast<uint32_t>(body.size());
   Status sent = Send(header, body);
   if (!sent.ok()) {
-    if (sent.code() == Code::kTimeout) sent = Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out sending after " + std::to_string(timeout.count()) + " ms");
+    if (sent.code() == Code::kTimeout)
+      sent = Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out sending after " +
+                                       std::to_string(timeout.count()) + " ms");
     return Break(std::move(sent));
   }
   auto reply = Receive(header.request_id);
@@ -185,8 +187,8 @@ Result<std::string> BlockingChannel::Receive(uint64_t request_id) {
     if (!n.ok()) return Break(n.status());
     have += *n;
   }
-  auto header = decode_frame_header(std::span<const std::byte, kFrameHeaderSize>(buffer_.data(), kFrameHeaderSize),
-                                    limits_);
+  auto header =
+      decode_frame_header(std::span<const std::byte, kFrameHeaderSize>(buffer_.data(), kFrameHeaderSize), limits_);
   if (!header.ok()) return Break(header.status());
   if (!header->is_response() || header->request_id != request_id || header->payload_len != 0) {
     return Break(Error(Code::kProtocolError, "unexpected frame from " + peer_ + " (method " +

@@ -44,9 +44,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       FrameHeaderBytes raw;
       boost::system::error_code ec;
       co_await asio::async_read(socket_, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return ec == asio::error::eof || ec == asio::error::operation_aborted
-                            ? Status::Ok()
-                            : Error(Code::kUnavailable, "read: " + ec.message());
+      if (ec)
+        co_return ec == asio::error::eof || ec == asio::error::operation_aborted
+            ? Status::Ok()
+            : Error(Code::kUnavailable, "read: " + ec.message());
       auto header = decode_frame_header(raw, server_.limits_);
       if (!header.ok()) co_return header.status();
       if (header->is_response()) co_return Error(Code::kProtocolError, "reply frame sent to a server");
@@ -58,7 +59,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       co_await asio::async_read(socket_, asio::buffer(request.body), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Error(Code::kUnavailable, "read body: " + ec.message());
       if (header->payload_len > 0) {
-        size_t offset = server_.payload_offset_ ? server_.payload_offset_(request.method, request.body) % kBlockSize : 0;
+        size_t offset =
+            server_.payload_offset_ ? server_.payload_offset_(request.method, request.body) % kBlockSize : 0;
         request.payload_buffer = AlignedBuffer(offset + header->payload_len, AlignedBuffer::Init::kUninitialized);
         request.payload_offset = offset;
         request.payload_len = header->payload_len;
@@ -105,9 +107,10 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       boost::system::error_code ec;
       size_t n = co_await socket_.async_read_some(asio::buffer(inbox.data() + end, inbox.size() - end),
                                                   asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return ec == asio::error::eof || ec == asio::error::operation_aborted
-                            ? Status::Ok()
-                            : Error(Code::kUnavailable, "read: " + ec.message());
+      if (ec)
+        co_return ec == asio::error::eof || ec == asio::error::operation_aborted
+            ? Status::Ok()
+            : Error(Code::kUnavailable, "read: " + ec.message());
       end += n;
     }
   }
@@ -153,7 +156,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
 };
 
 RpcServer::RpcServer(asio::io_context& io, FrameLimits limits)
-    : connection_executor_([&io] { return asio::make_strand(io); }), limits_(limits), acceptor_(asio::make_strand(io)) {}
+    : connection_executor_([&io] { return asio::make_strand(io); }),
+      limits_(limits),
+      acceptor_(asio::make_strand(io)) {}
 
 RpcServer::RpcServer(IoContextPool& pool, FrameLimits limits)
     : connection_executor_([&pool] { return pool.NextExecutor(); }), limits_(limits), acceptor_(pool.context(0)) {}
@@ -184,7 +189,8 @@ Result<tcp::endpoint> RpcServer::Listen(const HostPort& address) {
 Task<> RpcServer::AcceptLoop() {
   while (!stopped_) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(connection_executor_(), asio::redirect_error(asio::use_awaitable, ec));
+    tcp::socket socket =
+        co_await acceptor_.async_accept(connection_executor_(), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || stopped_) break;
       LOG_WARN << "accept failed: " << ec.message();

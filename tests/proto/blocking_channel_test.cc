@@ -1,5 +1,7 @@
 // BlockingChannel and its pool against a real RpcServer over loopback TCP, and the buffered frame
 // reading of a server that takes no payloads (the meta server's mode).
+#include "zcfs/proto/blocking_channel.h"
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,7 +11,6 @@
 #include <random>
 #include <thread>
 
-#include "zcfs/proto/blocking_channel.h"
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/rpc_channel.h"
 #include "zcfs/proto/rpc_server.h"
@@ -258,7 +259,8 @@ TEST_F(BlockingChannelTest, BufferedServerReassemblesFramesCutAnywhere) {
       EXPECT_TRUE(header->is_response());
       EXPECT_EQ(header->request_id, static_cast<uint64_t>(i + 1));
       std::string body(header->body_len, '\0');
-      if (!body.empty()) ASSERT_EQ(::recv(fd, body.data(), body.size(), MSG_WAITALL), static_cast<ssize_t>(body.size()));
+      if (!body.empty())
+        ASSERT_EQ(::recv(fd, body.data(), body.size(), MSG_WAITALL), static_cast<ssize_t>(body.size()));
       EXPECT_EQ(body, bodies[i]);
     }
     ::close(fd);

@@ -76,8 +76,8 @@ void RegisterPb(RpcServer& server, uint16_t method, PbHandler<Request, Reply> ha
 // many waiting calls can share one sync. With `waits`, only the requests it picks go to `workers`;
 // the others run on the I/O thread as with RegisterPb.
 template <typename Request, typename Reply>
-void RegisterPbOn(RpcServer& server, uint16_t method, asio::any_io_executor workers,
-                  PbHandler<Request, Reply> handler, std::function<bool(const Request&)> waits = {}) {
+void RegisterPbOn(RpcServer& server, uint16_t method, asio::any_io_executor workers, PbHandler<Request, Reply> handler,
+                  std::function<bool(const Request&)> waits = {}) {
   server.Register(method, [workers, waits = std::move(waits), handler = std::move(handler)](RpcRequest& raw) {
     return internal::run_pb_handler_on<Request, Reply>(workers, waits, handler, std::move(raw.body));
   });

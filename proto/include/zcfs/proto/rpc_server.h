@@ -47,7 +47,7 @@ struct RpcRequest {
 
 struct RpcReply {
   Status status;
-  std::string body;                        // the reply message (ignored unless status is ok)
+  std::string body;                         // the reply message (ignored unless status is ok)
   std::vector<asio::const_buffer> payload;  // sent after the body, from this memory, without a copy
   std::shared_ptr<void> keepalive;          // keeps the memory behind `payload` alive until it is sent
 
