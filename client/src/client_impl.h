@@ -9,10 +9,18 @@
 #include "zcfs/client/client.h"
 #include "zcfs/proto/blocking_channel.h"
 #include "zcfs/proto/io_threads.h"
+#include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 #include "zcfs/proto/tcp_transport.h"
 
 namespace zcfs {
+
+// The namespace calls the meta server answers from memory in microseconds: worth polling for (see
+// ClientOptions::meta_poll). Mutations wait for a WAL sync, a millisecond or so: better slept through.
+constexpr bool answered_from_memory(uint16_t m) {
+  return m == method::kLookup || m == method::kGetAttr || m == method::kReaddir || m == method::kOpen ||
+         m == method::kStatFs || m == method::kKeepAlive || m == method::kGetRouting || m == method::kClusterStatus;
+}
 
 class ClientImpl {
  public:
@@ -29,7 +37,8 @@ class ClientImpl {
   // blocking_channel.h: no I/O thread hand-off, which is most of a namespace call's cost).
   template <typename Reply, typename Request>
   Result<Reply> MetaCall(uint16_t method, const Request& request) {
-    auto body = meta_pool_->Call(method, request.SerializeAsString(), options_.rpc_timeout);
+    auto poll = answered_from_memory(method) ? options_.meta_poll : std::chrono::microseconds(0);
+    auto body = meta_pool_->Call(method, request.SerializeAsString(), options_.rpc_timeout, poll);
     if (!body.ok()) return body.status();
     Reply reply;
     RETURN_IF_ERROR(ParseMessage(reply, *body, "reply"));

@@ -1,7 +1,7 @@
 // zcfs-bench meta: metadata operation rates through the native API.
 //
 //   zcfs-bench meta --meta=HOST:PORT [--dir=/bench-meta] [--threads=4] [--files=10000] [--clients=1]
-//                   [--io-threads=2] [--unlink]
+//                   [--io-threads=2] [--unlink] [--repeat=1] [--poll-us=50]
 //
 // Each thread owns a directory <dir>/run-<pid>-<time>/t<i> and runs, phase after phase (all threads
 // start a phase together):
@@ -11,9 +11,11 @@
 //   lookup     Client::Lookup of each file by parent inode and name
 //   readdir    its whole directory page by page, 5 times (rate in entries/s, latency per page)
 //   unlink     (with --unlink) Client::Unlink of each file, which also leaves the namespace clean
-// and prints the rate and the p50/p99 latency per operation of each phase. --clients=N spreads the
+// and prints the rate and the p50/p99 latency per operation of each phase. --repeat=N runs each read
+// phase (stat, stat-path, lookup) N times over, so that it lasts long enough to profile. --clients=N spreads the
 // threads over N client connections (the meta server handles one connection's calls in order);
-// --io-threads sets each client's I/O threads (ClientOptions::io_threads).
+// --io-threads sets each client's I/O threads (ClientOptions::io_threads), --poll-us how long a
+// namespace read polls for its reply before sleeping (ClientOptions::meta_poll; 0: never).
 #include "bench_meta.h"
 
 #include <unistd.h>
@@ -44,6 +46,8 @@ struct MetaBenchOptions {
   int clients = 1;
   int io_threads = 2;  // per client
   bool unlink = false;
+  int repeat = 1;  // passes of each read phase
+  int poll_us = 50;
 };
 
 // What one thread works on: its client, its directory and the files it created there.
@@ -82,27 +86,33 @@ Status create_files(ThreadState& t, const MetaBenchOptions& o) {
   return Status::Ok();
 }
 
-Status stat_files(ThreadState& t, const MetaBenchOptions&) {
-  for (uint64_t ino : t.inos) RETURN_IF_ERROR(timed(t, [&] { return t.client->GetAttr(ino); }).status());
-  t.units = t.inos.size();
+Status stat_files(ThreadState& t, const MetaBenchOptions& o) {
+  for (int pass = 0; pass < o.repeat; ++pass) {
+    for (uint64_t ino : t.inos) RETURN_IF_ERROR(timed(t, [&] { return t.client->GetAttr(ino); }).status());
+    t.units += t.inos.size();
+  }
   return Status::Ok();
 }
 
 Status stat_paths(ThreadState& t, const MetaBenchOptions& o) {
-  for (uint64_t k = 0; k < o.files; ++k) {
-    std::string path = t.dir_path + "/" + file_name(k);
-    RETURN_IF_ERROR(timed(t, [&] { return t.client->Stat(path); }).status());
+  for (int pass = 0; pass < o.repeat; ++pass) {
+    for (uint64_t k = 0; k < o.files; ++k) {
+      std::string path = t.dir_path + "/" + file_name(k);
+      RETURN_IF_ERROR(timed(t, [&] { return t.client->Stat(path); }).status());
+    }
+    t.units += o.files;
   }
-  t.units = o.files;
   return Status::Ok();
 }
 
 Status lookup_files(ThreadState& t, const MetaBenchOptions& o) {
-  for (uint64_t k = 0; k < o.files; ++k) {
-    std::string name = file_name(k);
-    RETURN_IF_ERROR(timed(t, [&] { return t.client->Lookup(t.dir_ino, name); }).status());
+  for (int pass = 0; pass < o.repeat; ++pass) {
+    for (uint64_t k = 0; k < o.files; ++k) {
+      std::string name = file_name(k);
+      RETURN_IF_ERROR(timed(t, [&] { return t.client->Lookup(t.dir_ino, name); }).status());
+    }
+    t.units += o.files;
   }
-  t.units = o.files;
   return Status::Ok();
 }
 
@@ -181,6 +191,7 @@ Status run_phases(const MetaBenchOptions& o) {
     ClientOptions options;
     options.meta_address = o.meta;
     options.io_threads = o.io_threads;
+    options.meta_poll = std::chrono::microseconds(o.poll_us);
     ASSIGN_OR_RETURN(auto client, Client::Connect(options));
     clients.push_back(std::move(client));
   }
@@ -209,7 +220,7 @@ Status run_phases(const MetaBenchOptions& o) {
 int usage() {
   std::fprintf(stderr,
                "usage: zcfs-bench meta --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N per thread]\n"
-               "                       [--clients=N] [--io-threads=N] [--unlink]\n");
+               "                       [--clients=N] [--io-threads=N] [--unlink] [--repeat=N] [--poll-us=N]\n");
   return 2;
 }
 
@@ -224,7 +235,9 @@ int run_meta_bench(const Config& config) {
   auto clients = config.GetInt("clients", 1);
   auto io_threads = config.GetInt("io-threads", 2);
   auto unlink = config.GetBool("unlink", false);
-  if (!threads.ok() || !files.ok() || !clients.ok() || !io_threads.ok() || !unlink.ok() || *threads < 1 ||
+  auto repeat = config.GetInt("repeat", 1);
+  auto poll_us = config.GetInt("poll-us", 50);
+  if (!threads.ok() || !files.ok() || !clients.ok() || !io_threads.ok() || !unlink.ok() || !repeat.ok() || !poll_us.ok() || *threads < 1 ||
       *threads > 1024 || *files < 1 || *clients < 1 || *clients > *threads || *io_threads < 1 || *io_threads > 64) {
     return usage();
   }
@@ -233,6 +246,10 @@ int run_meta_bench(const Config& config) {
   o.clients = static_cast<int>(*clients);
   o.io_threads = static_cast<int>(*io_threads);
   o.unlink = *unlink;
+  if (*repeat < 1 || *repeat > 1000) return usage();
+  o.repeat = static_cast<int>(*repeat);
+  if (*poll_us < 0 || *poll_us > 1000000) return usage();
+  o.poll_us = static_cast<int>(*poll_us);
   Status s = run_phases(o);
   if (!s.ok()) {
     std::fprintf(stderr, "zcfs-bench meta: %s\n", s.ToString().c_str());

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -116,7 +117,8 @@ Status BlockingChannel::SetTimeout(std::chrono::milliseconds timeout) {
   return Status::Ok();
 }
 
-Result<std::string> BlockingChannel::Call(uint16_t method, std::string_view body, std::chrono::milliseconds timeout) {
+Result<std::string> BlockingChannel::Call(uint16_t method, std::string_view body, std::chrono::milliseconds timeout,
+                                          std::chrono::microseconds poll) {
   if (fd_ < 0) return Error(Code::kUnavailable, "connection to " + peer_ + " is closed");
   if (timeout.count() <= 0) return Error(Code::kInvalidArgument, "call timeout must be positive");
   RETURN_IF_ERROR(SetTimeout(timeout));
@@ -131,7 +133,7 @@ Result<std::string> BlockingChannel::Call(uint16_t method, std::string_view body
                                        std::to_string(timeout.count()) + " ms");
     return Break(std::move(sent));
   }
-  auto reply = Receive(header.request_id);
+  auto reply = Receive(header.request_id, poll);
   last_used_ = std::chrono::steady_clock::now();
   if (!reply.ok() && reply.status().code() == Code::kTimeout) {
     return Break(Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out after " +
@@ -168,10 +170,23 @@ Status BlockingChannel::Send(const FrameHeader& header, std::string_view body) {
   return Status::Ok();
 }
 
-Result<std::string> BlockingChannel::Receive(uint64_t request_id) {
+size_t BlockingChannel::Poll(std::chrono::microseconds poll) {
+  if (poll.count() <= 0) return 0;
+  const auto deadline = std::chrono::steady_clock::now() + poll;
+  for (;;) {
+    ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    if (n > 0) return static_cast<size_t>(n);
+    // An end of stream or an error: the blocking receive that follows reports it.
+    if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return 0;
+    if (std::chrono::steady_clock::now() >= deadline) return 0;
+    ::sched_yield();  // other threads of this process may have work for this CPU
+  }
+}
+
+Result<std::string> BlockingChannel::Receive(uint64_t request_id, std::chrono::microseconds poll) {
   // Read what has arrived, at least a header. Nothing else is in flight on this connection, so
   // whatever arrives belongs to this reply.
-  size_t have = 0;
+  size_t have = Poll(poll);
   auto receive_into = [&](void* dst, size_t len, int flags) -> Result<size_t> {
     for (;;) {
       ssize_t n = ::recv(fd_, dst, len, flags);
@@ -215,7 +230,7 @@ BlockingChannelPool::BlockingChannelPool(HostPort peer, std::chrono::millisecond
     : peer_(std::move(peer)), connect_timeout_(connect_timeout), max_idle_(max_idle) {}
 
 Result<std::string> BlockingChannelPool::Call(uint16_t method, std::string_view body,
-                                              std::chrono::milliseconds timeout) {
+                                              std::chrono::milliseconds timeout, std::chrono::microseconds poll) {
   std::unique_ptr<BlockingChannel> channel;
   {
     std::lock_guard lock(mutex_);
@@ -235,7 +250,7 @@ Result<std::string> BlockingChannelPool::Call(uint16_t method, std::string_view 
   if (!channel) {
     ASSIGN_OR_RETURN(channel, BlockingChannel::Connect(peer_, connect_timeout_));
   }
-  auto reply = channel->Call(method, body, timeout);
+  auto reply = channel->Call(method, body, timeout, poll);
   if (channel->usable()) {
     std::lock_guard lock(mutex_);
     if (!closed_ && idle_.size() < max_idle_) idle_.push_back(std::move(channel));

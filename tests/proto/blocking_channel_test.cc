@@ -102,6 +102,26 @@ TEST_F(BlockingChannelTest, RoundTripsAndErrorRepliesKeepTheConnection) {
   EXPECT_EQ(*empty, "");
 }
 
+TEST_F(BlockingChannelTest, PollingCallsGetFastAndSlowReplies) {
+  auto channel = Connect();
+  ASSERT_TRUE(channel);
+  for (int i = 0; i < 50; ++i) {  // answered while the caller polls, most of the time
+    auto reply = channel->Call(kEcho, "fast " + std::to_string(i), 2s, 200us);
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(*reply, "fast " + std::to_string(i));
+  }
+  // Answered long after the polling gave up: the caller sleeps and still gets it.
+  auto slow = channel->Call(kSleep, "30", 2s, 50us);
+  ASSERT_TRUE(slow.ok()) << slow.status().ToString();
+  EXPECT_EQ(*slow, "late");
+  // A reply bigger than the receive buffer, partly taken while polling.
+  auto big = channel->Call(kRepeat, "100000", 2s, 1000us);
+  ASSERT_TRUE(big.ok()) << big.status().ToString();
+  EXPECT_EQ(*big, std::string(100000, 'x'));
+  // Timeouts still hold when polling.
+  EXPECT_EQ(channel->Call(kSleep, "500", 50ms, 20us).status().code(), Code::kTimeout);
+}
+
 TEST_F(BlockingChannelTest, BodiesLargerThanTheBuffersOnBothSides) {
   auto channel = Connect();
   ASSERT_TRUE(channel);

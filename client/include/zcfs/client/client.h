@@ -132,6 +132,10 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{3000};
   // How often open-file sessions are renewed; keep well under the meta server's session lease (60 s).
   std::chrono::milliseconds session_renew_interval{20000};
+  // How long a namespace read (lookup, getattr, readdir, open, ...) looks for its reply before the
+  // calling thread sleeps. Waking a sleeping caller costs the meta server more than answering a stat
+  // (docs/benchmarks.md); a caller still looking needs no wake-up. 0 turns polling off.
+  std::chrono::microseconds meta_poll{50};
   // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
 };
