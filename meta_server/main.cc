@@ -2,7 +2,8 @@
 //   --listen=HOST:PORT        (default 127.0.0.1:8000; port 0 picks a free port)
 //   --data-dir=DIR            (required; RocksDB lives in DIR/meta.db)
 //   --ready-file=PATH         (written with the bound host:port once serving)
-//   --threads=N               (I/O threads, default 2)
+//   --threads=N               (I/O threads, default half the CPUs: the rest is for RocksDB's
+//                              compactions, the WAL syncer and whatever shares the machine)
 //   --meta.chunk_size=SIZE    (default chunk size of new files, e.g. 4MiB)
 //   --meta.stripe_width=N     (cap on the default stripe width; 0 = all targets)
 //   --meta.sync_writes=BOOL   (sync the WAL on every mutation, default true)
@@ -10,10 +11,12 @@
 //   --meta.reclaim_interval=MS (ms between passes that remove unlinked files' chunks, default 5000)
 //   --log-level=LEVEL, --config=FILE
 // Exits 0 after SIGTERM/SIGINT, 2 on bad flags or an unopenable database.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "zcfs/common/logging.h"
 #include "zcfs/meta/meta_operator.h"
@@ -43,7 +46,8 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
   f.data_dir = config.GetString("data-dir", "");
   if (f.data_dir.empty()) return zcfs::Error(zcfs::Code::kInvalidArgument, "--data-dir is required");
   f.ready_file = config.GetString("ready-file", "");
-  ASSIGN_OR_RETURN(int64_t threads, config.GetInt("threads", 2));
+  const int64_t half_the_cpus = std::max(1u, std::thread::hardware_concurrency() / 2);
+  ASSIGN_OR_RETURN(int64_t threads, config.GetInt("threads", half_the_cpus));
   if (threads < 1 || threads > 256) return zcfs::Error(zcfs::Code::kInvalidArgument, "--threads must be 1..256");
   f.threads = static_cast<int>(threads);
   ASSIGN_OR_RETURN(f.sync_writes, config.GetBool("meta.sync_writes", true));

@@ -237,8 +237,9 @@ int run_meta_bench(const Config& config) {
   auto unlink = config.GetBool("unlink", false);
   auto repeat = config.GetInt("repeat", 1);
   auto poll_us = config.GetInt("poll-us", 50);
-  if (!threads.ok() || !files.ok() || !clients.ok() || !io_threads.ok() || !unlink.ok() || !repeat.ok() || !poll_us.ok() || *threads < 1 ||
-      *threads > 1024 || *files < 1 || *clients < 1 || *clients > *threads || *io_threads < 1 || *io_threads > 64) {
+  if (!threads.ok() || !files.ok() || !clients.ok() || !io_threads.ok() || !unlink.ok() || !repeat.ok() ||
+      !poll_us.ok() || *threads < 1 || *threads > 1024 || *files < 1 || *clients < 1 || *clients > *threads ||
+      *io_threads < 1 || *io_threads > 64) {
     return usage();
   }
   o.threads = static_cast<int>(*threads);

@@ -229,8 +229,8 @@ Result<std::string> BlockingChannel::Receive(uint64_t request_id, std::chrono::m
 BlockingChannelPool::BlockingChannelPool(HostPort peer, std::chrono::milliseconds connect_timeout, size_t max_idle)
     : peer_(std::move(peer)), connect_timeout_(connect_timeout), max_idle_(max_idle) {}
 
-Result<std::string> BlockingChannelPool::Call(uint16_t method, std::string_view body,
-                                              std::chrono::milliseconds timeout, std::chrono::microseconds poll) {
+Result<std::string> BlockingChannelPool::Call(uint16_t method, std::string_view body, std::chrono::milliseconds timeout,
+                                              std::chrono::microseconds poll) {
   std::unique_ptr<BlockingChannel> channel;
   {
     std::lock_guard lock(mutex_);

@@ -27,6 +27,9 @@ namespace zcfs::meta {
 struct RocksKvStoreOptions {
   bool sync_writes = true;
   bool create_if_missing = true;
+  // Shared by the column families. Every stat and lookup is a point read; a namespace of millions of
+  // files is a few hundred MiB, and a read that misses the cache costs a pread.
+  size_t block_cache_bytes = 512ull << 20;
 };
 
 class RocksKvStore final : public KvStore {
