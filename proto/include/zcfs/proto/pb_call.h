@@ -71,10 +71,10 @@ void RegisterPb(RpcServer& server, uint16_t method, PbHandler<Request, Reply> ha
   });
 }
 
-// Registers a synchronous handler that may wait (a mutation waiting for its WAL sync): it runs on a
-// thread of `workers`, so the connection's I/O thread goes on serving other calls meanwhile, and
-// many waiting calls can share one sync. With `waits`, only the requests it picks go to `workers`;
-// the others run on the I/O thread as with RegisterPb.
+// Registers a synchronous handler that may wait long (for the disk, or for other servers, as a
+// truncation waits for the storage servers): it runs on a thread of `workers`, so the connection's
+// I/O thread goes on serving other calls meanwhile. With `waits`, only the requests it picks go to
+// `workers`; the others run on the I/O thread as with RegisterPb.
 template <typename Request, typename Reply>
 void RegisterPbOn(RpcServer& server, uint16_t method, asio::any_io_executor workers, PbHandler<Request, Reply> handler,
                   std::function<bool(const Request&)> waits = {}) {
