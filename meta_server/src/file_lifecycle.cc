@@ -19,9 +19,15 @@ constexpr size_t kScanPage = 1024;
 uint32_t access_mask(uint32_t flags) {
   uint32_t mask = 0;
   switch (flags & O_ACCMODE) {
-    case O_RDONLY: mask = kMayRead; break;
-    case O_WRONLY: mask = kMayWrite; break;
-    default: mask = kMayRead | kMayWrite; break;
+    case O_RDONLY:
+      mask = kMayRead;
+      break;
+    case O_WRONLY:
+      mask = kMayWrite;
+      break;
+    default:
+      mask = kMayRead | kMayWrite;
+      break;
   }
   if (flags & O_TRUNC) mask |= kMayWrite;
   return mask;
@@ -59,6 +65,11 @@ Result<pb::OpenReply> MetaOperator::Open(uint64_t ino, uint32_t flags, const pb:
     return Error(Code::kIsDirectory, "inode " + std::to_string(ino) + " is a directory");
   }
   RETURN_IF_ERROR(check_access(attr, cred, access_mask(flags)));
+  auto deleted = [ino] { return Error(Code::kNotFound, "inode " + std::to_string(ino) + " was deleted"); };
+  if (attr.nlink() == 0 && attr.type() == pb::FILE_TYPE_REGULAR) {
+    std::lock_guard lock(reclaim_mutex_);
+    if (reclaiming_.count(ino) > 0) return deleted();  // before an O_TRUNC below cuts anything
+  }
   if ((flags & O_TRUNC) && attr.type() == pb::FILE_TYPE_REGULAR && attr.size() > 0) {
     pb::SetAttrRequest truncate;
     truncate.set_ino(ino);
@@ -68,13 +79,17 @@ Result<pb::OpenReply> MetaOperator::Open(uint64_t ino, uint32_t flags, const pb:
     ASSIGN_OR_RETURN(attr, SetAttr(truncate));
   }
   pb::OpenReply reply;
-  if (client_id != 0) reply.set_session_id(sessions_->Open(client_id, ino));
+  {
+    std::lock_guard lock(reclaim_mutex_);
+    // Only a reopen by inode reaches an orphan; once its reclaim started, its data may be half cut.
+    if (reclaiming_.count(ino) > 0) return deleted();
+    if (client_id != 0) reply.set_session_id(sessions_->Open(client_id, ino));
+  }
   *reply.mutable_attr() = std::move(attr);
   return reply;
 }
 
-Result<pb::InodeAttr> MetaOperator::Close(uint64_t client_id, uint64_t session_id, uint64_t ino,
-                                          uint64_t written_end) {
+Result<pb::InodeAttr> MetaOperator::Close(uint64_t client_id, uint64_t session_id, uint64_t ino, uint64_t written_end) {
   sessions_->Close(client_id, session_id);
   if (written_end > 0) return ExtendLength(ino, written_end);
   return LoadInode(ino);
@@ -83,6 +98,13 @@ Result<pb::InodeAttr> MetaOperator::Close(uint64_t client_id, uint64_t session_i
 Status MetaOperator::KeepAlive(uint64_t client_id) {
   if (sessions_->Touch(client_id)) return Status::Ok();
   return Error(Code::kNotFound, "no live session of client " + std::to_string(client_id) + "; reopen them");
+}
+
+bool MetaOperator::ClaimForReclaim(uint64_t ino) {
+  std::lock_guard lock(reclaim_mutex_);
+  if (sessions_->IsOpen(ino)) return false;
+  reclaiming_.insert(ino);
+  return true;
 }
 
 size_t MetaOperator::ReclaimOrphans() {
@@ -97,7 +119,7 @@ size_t MetaOperator::ReclaimOrphans() {
     }
     for (const auto& [key, value] : *rows) {
       auto ino = keys::read_be64(std::string_view(key).substr(keys::kOrphanPrefix.size()));
-      if (!ino || sessions_->IsOpen(*ino)) continue;
+      if (!ino || !ClaimForReclaim(*ino)) continue;
       auto attr = LoadInode(*ino);
       if (!attr.ok() && attr.status().code() != Code::kNotFound) {  // unreadable: keep the marker
         LOG_WARN << "reclaiming inode " << *ino << " (will retry): " << attr.status().ToString();
@@ -112,7 +134,8 @@ size_t MetaOperator::ReclaimOrphans() {
       }
       std::lock_guard lock(mutation_mutex_);
       // A concurrent pass may have deleted it while this one trimmed: the counter must drop once.
-      if (!store_.Get(Column::kSystem, key).ok() || sessions_->IsOpen(*ino)) continue;
+      // (No session can have appeared: the claim keeps Open away. A failed orphan stays claimed.)
+      if (!store_.Get(Column::kSystem, key).ok()) continue;
       WriteBatch batch;
       batch.Delete(Column::kSystem, key);
       int64_t delta = 0;
@@ -126,6 +149,8 @@ size_t MetaOperator::ReclaimOrphans() {
         continue;
       }
       ++reclaimed;
+      std::lock_guard claims(reclaim_mutex_);
+      reclaiming_.erase(*ino);  // gone: Open finds no inode now
     }
     if (rows->size() < kScanPage) break;
     after = rows->back().first;

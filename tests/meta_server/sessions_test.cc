@@ -142,6 +142,41 @@ TYPED_TEST(SessionsTest, FailingTrimmerLeavesTheOrphanForTheNextPass) {
   this->ExpectConsistent();
 }
 
+// Reopening an orphan by inode (a client after a meta restart) must not succeed once its reclaim
+// has begun: the client would read chunks being cut.
+TYPED_TEST(SessionsTest, OrphanCannotBeOpenedOnceItsReclaimBegan) {
+  this->PassStartupGrace();
+  pb::InodeAttr file = this->Create(kRootIno, "f");
+  ASSERT_TRUE(this->op().Unlink(kRootIno, "f", kRoot).ok());
+  std::vector<Code> opens_during_trim;
+  this->trimmer_->set_on_trim([&](uint64_t ino, uint64_t) {
+    opens_during_trim.push_back(this->op().Open(ino, O_RDONLY, kRoot, 9).status().code());
+  });
+  this->trimmer_->set_fail(true);  // the first pass cuts (some of) the data, then fails
+  EXPECT_EQ(this->op().ReclaimOrphans(), 0u);
+  EXPECT_TRUE(this->Exists(file.ino()));
+  EXPECT_CODE(this->op().Open(file.ino(), O_RDONLY, kRoot, 9), kNotFound);  // still doomed
+  EXPECT_CODE(this->op().Open(file.ino(), O_RDWR | O_TRUNC, kRoot, 9), kNotFound);
+  this->trimmer_->set_fail(false);
+  EXPECT_EQ(this->op().ReclaimOrphans(), 1u);
+  this->trimmer_->set_on_trim({});
+  EXPECT_EQ(opens_during_trim, (std::vector<Code>{Code::kNotFound, Code::kNotFound}));
+  EXPECT_FALSE(this->Exists(file.ino()));
+  EXPECT_CODE(this->op().Open(file.ino(), O_RDONLY, kRoot, 9), kNotFound);
+  this->ExpectConsistent();
+}
+
+TYPED_TEST(SessionsTest, OrphanOpenedBeforeTheReclaimIsKept) {
+  this->PassStartupGrace();
+  pb::InodeAttr file = this->Create(kRootIno, "f");
+  ASSERT_TRUE(this->op().Unlink(kRootIno, "f", kRoot).ok());
+  uint64_t session = this->OpenSession(file.ino(), 9);  // a reopen by inode
+  EXPECT_EQ(this->op().ReclaimOrphans(), 0u);
+  EXPECT_TRUE(this->trimmer_->calls().empty());
+  ASSERT_TRUE(this->op().Close(9, session, file.ino(), 0).ok());
+  EXPECT_EQ(this->op().ReclaimOrphans(), 1u);
+}
+
 TYPED_TEST(SessionsTest, OrphansSurviveRestart) {
   pb::InodeAttr file = this->Create(kRootIno, "f");
   this->OpenSession(file.ino(), 7);

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string_view>
 
 #include "zcfs.pb.h"
@@ -207,11 +208,16 @@ class MetaOperator {
   Status RemoveEntry(uint64_t parent, std::string_view name, const pb::Credentials& cred, bool directory);
   Status LoadCounters();
   int64_t Now() const { return options_.wall_clock_ns(); }
+  // Marks orphan `ino` as being reclaimed unless a session holds it; from then on Open refuses it,
+  // so no client can open a file whose chunks are being cut. False when it is open.
+  bool ClaimForReclaim(uint64_t ino);
 
   KvStore& store_;
   MetaOptions options_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<FileSessions> sessions_;
+  std::mutex reclaim_mutex_;       // makes "not open, so claimed" and "not claimed, so opened" atomic
+  std::set<uint64_t> reclaiming_;  // guarded by reclaim_mutex_: orphans whose chunks may be cut
   int64_t reclaim_after_ns_ = 0;          // monotonic time before which no orphan is reclaimed
   std::mutex mutation_mutex_;             // serializes namespace read-modify-write sequences
   uint64_t next_ino_ = 0;                 // guarded by mutation_mutex_
