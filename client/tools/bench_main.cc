@@ -4,6 +4,7 @@
 //   zcfs-bench read  --meta=HOST:PORT --dir=/dataset [--threads=4] [--block=1MiB] [--verify]
 //   zcfs-bench read  --mount=/tmp/zcfs --dir=/dataset ...   (the same read through the FUSE mount)
 //   zcfs-bench meta  --meta=HOST:PORT [--threads=4] [--files=10000]  (metadata rates: bench_meta.cc)
+//   zcfs-bench storage --meta=HOST:PORT [--pattern=seq|rand] [--block=1MiB]  (chunk reads: bench_storage.cc)
 //
 // File k of the dataset is named sample-<k> and holds sample content with seed k, so reads can
 // verify every byte (--verify) without a reference copy.
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "bench_meta.h"
+#include "bench_storage.h"
 #include "sample_data.h"
 #include "zcfs/client/client.h"
 #include "zcfs/common/aligned_buffer.h"
@@ -158,7 +160,9 @@ int usage() {
                "usage: zcfs-bench write --meta=HOST:PORT --dir=PATH [--files=N] [--size=BYTES] [--threads=N]\n"
                "       zcfs-bench read  --meta=HOST:PORT --dir=PATH [--threads=N] [--block=BYTES] [--verify]\n"
                "                        [--mount=MOUNTPOINT]  (read through the FUSE mount)\n"
-               "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N]\n");
+               "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N]\n"
+               "       zcfs-bench storage --meta=HOST:PORT [--pattern=seq|rand] [--block=BYTES] [--threads=N]\n"
+               "                          [--depth=N] [--seconds=S] [--chunks=N] [--chunk-size=BYTES] [--verify]\n");
   return 2;
 }
 
@@ -167,6 +171,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> args;
   if (!config.ApplyArgs(argc, argv, &args).ok() || args.size() != 1) return usage();
   if (args[0] == "meta") return run_meta_bench(config);
+  if (args[0] == "storage") return run_storage_bench(config);
   BenchOptions o;
   o.meta = config.GetString("meta", "127.0.0.1:8000");
   o.mount = config.GetString("mount", "");

@@ -1,0 +1,86 @@
+// zcfs-bench against real processes: the metadata and storage modes run every phase, verify what
+// they read, and leave nothing behind (the meta mode's --unlink, the storage mode's chunk removal).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/local_cluster.h"
+#include "zcfs/client/client.h"
+
+namespace zcfs {
+namespace {
+
+// Runs zcfs-bench with `args`; returns its exit code and everything it printed.
+std::pair<int, std::string> run_bench(const testing::LocalCluster& cluster, std::vector<std::string> args) {
+  static int runs = 0;
+  std::string log = cluster.dir() + "/bench-" + std::to_string(runs++) + ".out";
+  args.insert(args.begin() + 1, "--meta=" + cluster.meta_address());
+  args.insert(args.begin(), ZCFS_BENCH_BIN);
+  auto child = testing::ChildProcess::Spawn(args, log);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  auto code = child->Wait(std::chrono::seconds(120));
+  return {code.ok() ? *code : -1, testing::read_text_file(log)};
+}
+
+// Chunk files of the storage bench's synthetic inodes (their names start with its inode prefix).
+size_t bench_chunk_files(const testing::LocalCluster& cluster) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster.dir())) {
+    if (entry.is_regular_file() && entry.path().filename().string().rfind("7a63", 0) == 0) ++n;
+  }
+  return n;
+}
+
+class BenchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Status started = cluster_.Start();
+    ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster_.logs();
+  }
+  testing::LocalCluster cluster_{"bench", {.storage_servers = 2}};
+};
+
+TEST_F(BenchTest, MetaModeRunsEveryPhaseAndUnlinksWhatItCreated) {
+  auto [code, out] = run_bench(cluster_, {"meta", "--dir=/b", "--threads=3", "--files=25", "--unlink", "--repeat=2"});
+  ASSERT_EQ(code, 0) << out;
+  for (const char* phase : {"create ", "stat ", "stat-path ", "lookup ", "readdir ", "unlink "}) {
+    EXPECT_NE(out.find(phase), std::string::npos) << phase << " missing in:\n" << out;
+  }
+  EXPECT_NE(out.find("150 ops"), std::string::npos) << "stat runs 3 threads x 25 files x 2 passes:\n" << out;
+
+  auto client = Client::Connect(ClientOptions{.meta_address = cluster_.meta_address()});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto runs = (*client)->ReadDir((*client)->Stat("/b")->ino);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 1u);
+  for (int t = 0; t < 3; ++t) {
+    auto dir = (*client)->Stat("/b/" + (*runs)[0].name + "/t" + std::to_string(t));
+    ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+    EXPECT_TRUE((*client)->ReadDir(dir->ino)->empty());
+  }
+}
+
+TEST_F(BenchTest, StorageModeVerifiesSequentialAndRandomReadsAndRemovesItsChunks) {
+  for (const char* pattern : {"--pattern=seq", "--pattern=rand"}) {
+    auto [code, out] = run_bench(cluster_, {"storage", pattern, "--chunks=6", "--chunk-size=1MiB", "--block=256KiB",
+                                            "--threads=2", "--depth=2", "--seconds=1", "--verify"});
+    ASSERT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("verified"), std::string::npos) << out;
+    EXPECT_NE(out.find("MiB/s"), std::string::npos) << out;
+    EXPECT_EQ(out.find(" 0 requests"), std::string::npos) << out;
+  }
+  EXPECT_EQ(bench_chunk_files(cluster_), 0u);
+}
+
+TEST_F(BenchTest, StorageModeRefusesBadArguments) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"storage", "--block=3000"},
+                                        {"storage", "--pattern=sideways"},
+                                        {"storage", "--chunk-size=1MiB", "--block=2MiB"}}) {
+    auto [code, out] = run_bench(cluster_, args);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("usage"), std::string::npos) << out;
+  }
+}
+
+}  // namespace
+}  // namespace zcfs
