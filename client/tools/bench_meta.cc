@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_percentile.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -145,12 +146,6 @@ Status unlink_files(ThreadState& t, const MetaBenchOptions& o) {
   }
   t.units = o.files;
   return Status::Ok();
-}
-
-int64_t percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t i = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(i, sorted.size() - 1)];
 }
 
 // Runs `phase` on every thread at once; prints its rate and latency percentiles.

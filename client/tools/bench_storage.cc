@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_percentile.h"
 #include "zcfs.pb.h"
 #include "zcfs/client/client.h"
 #include "zcfs/common/aligned_buffer.h"
@@ -193,11 +194,6 @@ Task<> reader(ReadState& s, uint64_t seed) {
   std::lock_guard lock(s.mutex);
   s.latencies_ns.insert(s.latencies_ns.end(), latencies.begin(), latencies.end());
   if (!failure.ok() && s.error.ok()) s.error = failure;
-}
-
-int64_t percentile(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * static_cast<double>(sorted.size() - 1) + 0.5))];
 }
 
 Status run(const StorageBenchOptions& o) {

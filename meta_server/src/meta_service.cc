@@ -34,10 +34,9 @@ Task<RpcReply> reply_when_durable(WalSyncer& syncer, Result<Reply> result) {
 
 template <typename Request, typename Reply>
 Task<RpcReply> commit_then_sync(WalSyncer& syncer, PbHandler<Request, Reply> commit, std::string body) {
-  Request request;
-  Status parsed = ParseMessage(request, body, "request");
-  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  co_return co_await reply_when_durable(syncer, commit(request));
+  auto request = ParseRequest<Request>(body);
+  if (!request.ok()) co_return RpcReply::FromStatus(request.status());
+  co_return co_await reply_when_durable(syncer, commit(*request));
 }
 
 // Registers a mutation that commits on the I/O thread without waiting for the disk (`commit` calls
@@ -52,15 +51,14 @@ void RegisterMutation(RpcServer& server, uint16_t method, WalSyncer& syncer, PbH
 // SetAttr commits like the other mutations, but a size change first waits for the storage servers
 // to cut the data, so it runs (durably) on a waiting thread.
 Task<RpcReply> set_attr(MetaOperator& op, WalSyncer& syncer, asio::any_io_executor waiters, std::string body) {
-  pb::SetAttrRequest request;
-  Status parsed = ParseMessage(request, body, "request");
-  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  if ((request.valid() & setattr::kSize) == 0)
-    co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(request));
+  auto request = ParseRequest<pb::SetAttrRequest>(body);
+  if (!request.ok()) co_return RpcReply::FromStatus(request.status());
+  if ((request->valid() & setattr::kSize) == 0)
+    co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(*request));
   PbHandler<pb::SetAttrRequest, pb::AttrReply> truncate = [&op](const pb::SetAttrRequest& r) {
     return attr_reply(op.SetAttr(r));
   };
-  co_return co_await asio::co_spawn(waiters, internal::run_parsed(std::move(truncate), std::move(request)),
+  co_return co_await asio::co_spawn(waiters, internal::run_parsed(std::move(truncate), std::move(*request)),
                                     asio::use_awaitable);
 }
 

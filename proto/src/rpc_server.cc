@@ -37,6 +37,13 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     server_.Forget(this);
   }
 
+  // A frame header that a server accepts: valid, within the limits, and a request.
+  Result<FrameHeader> DecodeRequestHeader(std::span<const std::byte, kFrameHeaderSize> raw) const {
+    auto header = decode_frame_header(raw, server_.limits_);
+    if (header.ok() && header->is_response()) return Error(Code::kProtocolError, "reply frame sent to a server");
+    return header;
+  }
+
   // Reads request frames until the peer goes away (ok) or breaks the protocol (the reason).
   Task<Status> ReadFrames() {
     if (server_.limits_.max_payload == 0) co_return co_await ReadBufferedFrames();
@@ -48,9 +55,8 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
         co_return ec == asio::error::eof || ec == asio::error::operation_aborted
             ? Status::Ok()
             : Error(Code::kUnavailable, "read: " + ec.message());
-      auto header = decode_frame_header(raw, server_.limits_);
+      auto header = DecodeRequestHeader(raw);
       if (!header.ok()) co_return header.status();
-      if (header->is_response()) co_return Error(Code::kProtocolError, "reply frame sent to a server");
 
       RpcRequest request;
       request.method = header->method;
@@ -82,10 +88,9 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     for (;;) {
       size_t wanted = kFrameHeaderSize;  // bytes the frame at `begin` needs, as far as known
       while (end - begin >= kFrameHeaderSize) {
-        auto header = decode_frame_header(
-            std::span<const std::byte, kFrameHeaderSize>(inbox.data() + begin, kFrameHeaderSize), server_.limits_);
+        auto header =
+            DecodeRequestHeader(std::span<const std::byte, kFrameHeaderSize>(inbox.data() + begin, kFrameHeaderSize));
         if (!header.ok()) co_return header.status();
-        if (header->is_response()) co_return Error(Code::kProtocolError, "reply frame sent to a server");
         wanted = kFrameHeaderSize + header->body_len;
         if (end - begin < wanted) break;
         RpcRequest request;

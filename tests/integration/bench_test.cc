@@ -16,10 +16,7 @@ std::pair<int, std::string> run_bench(const testing::LocalCluster& cluster, std:
   std::string log = cluster.dir() + "/bench-" + std::to_string(runs++) + ".out";
   args.insert(args.begin() + 1, "--meta=" + cluster.meta_address());
   args.insert(args.begin(), ZCFS_BENCH_BIN);
-  auto child = testing::ChildProcess::Spawn(args, log);
-  if (!child.ok()) return {-1, child.status().ToString()};
-  auto code = child->Wait(std::chrono::seconds(120));
-  return {code.ok() ? *code : -1, testing::read_text_file(log)};
+  return testing::run_to_exit(args, log, std::chrono::seconds(120));
 }
 
 // Chunk files of the storage bench's synthetic inodes (their names start with its inode prefix).

@@ -22,10 +22,7 @@ std::pair<int, std::string> run_cli(const testing::LocalCluster& cluster, std::v
   static int runs = 0;
   std::string log = cluster.dir() + "/cli-" + std::to_string(runs++) + ".out";
   args.insert(args.begin(), {ZCFS_CLI_BIN, "--meta=" + cluster.meta_address()});
-  auto child = testing::ChildProcess::Spawn(args, log);
-  if (!child.ok()) return {-1, child.status().ToString()};
-  auto code = child->Wait(std::chrono::seconds(30));
-  return {code.ok() ? *code : -1, testing::read_text_file(log)};
+  return testing::run_to_exit(args, log, std::chrono::seconds(30));
 }
 
 TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
@@ -86,7 +83,6 @@ TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
   Status stopped = cluster.Stop();
   EXPECT_TRUE(stopped.ok()) << stopped.ToString() << "\n" << cluster.logs();
 }
-
 
 TEST(CliTest, MkdirMvRmAndTheirErrors) {
   testing::LocalCluster cluster("cli-namespace", {.storage_servers = 1});

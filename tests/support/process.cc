@@ -103,4 +103,12 @@ std::string make_scratch_dir(const std::string& name) {
   return dir;
 }
 
+std::pair<int, std::string> run_to_exit(const std::vector<std::string>& argv, const std::string& log_path,
+                                        std::chrono::milliseconds timeout) {
+  auto child = ChildProcess::Spawn(argv, log_path);
+  if (!child.ok()) return {-1, child.status().ToString()};
+  auto code = child->Wait(timeout);
+  return {code.ok() ? *code : -1, read_text_file(log_path)};
+}
+
 }  // namespace zcfs::testing

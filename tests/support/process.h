@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "zcfs/common/status.h"
@@ -31,6 +32,11 @@ class ChildProcess {
   pid_t pid_ = -1;
   int exit_code_ = -1;
 };
+
+// Runs `argv` to its exit (at most `timeout`), its output going to `log_path`. Returns the exit code
+// (-1 when it could not start or did not end in time) and everything it printed.
+std::pair<int, std::string> run_to_exit(const std::vector<std::string>& argv, const std::string& log_path,
+                                        std::chrono::milliseconds timeout);
 
 // Waits until `path` exists and is non-empty; returns its content with the trailing newline removed.
 Result<std::string> wait_for_file(const std::string& path, std::chrono::milliseconds timeout);

@@ -14,6 +14,14 @@ namespace zcfs {
 // Parses `body` into `message`; a body that does not parse is kProtocolError naming `what`.
 Status ParseMessage(google::protobuf::MessageLite& message, std::string_view body, std::string_view what);
 
+// A request message parsed from a frame body (kProtocolError when it does not parse).
+template <typename Request>
+Result<Request> ParseRequest(std::string_view body) {
+  Request request;
+  RETURN_IF_ERROR(ParseMessage(request, body, "request"));
+  return request;
+}
+
 // Sends `request` and parses the reply body into Reply.
 template <typename Reply, typename Request>
 Task<Result<Reply>> CallPb(RpcChannel& channel, uint16_t method, const Request& request, CallOptions options = {}) {
@@ -40,10 +48,9 @@ RpcReply reply_of(Result<Reply> result) {
 // Coroutine functions rather than capturing coroutine lambdas: their frames own what they use.
 template <typename Request, typename Reply>
 Task<RpcReply> run_pb_handler(PbHandler<Request, Reply> handler, std::string body) {
-  Request request;
-  Status parsed = ParseMessage(request, body, "request");
-  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  co_return reply_of(handler(request));
+  auto request = ParseRequest<Request>(body);
+  if (!request.ok()) co_return RpcReply::FromStatus(request.status());
+  co_return reply_of(handler(*request));
 }
 
 template <typename Request, typename Reply>
@@ -54,11 +61,10 @@ Task<RpcReply> run_parsed(PbHandler<Request, Reply> handler, Request request) {
 template <typename Request, typename Reply>
 Task<RpcReply> run_pb_handler_on(asio::any_io_executor workers, std::function<bool(const Request&)> waits,
                                  PbHandler<Request, Reply> handler, std::string body) {
-  Request request;
-  Status parsed = ParseMessage(request, body, "request");
-  if (!parsed.ok()) co_return RpcReply::FromStatus(std::move(parsed));
-  if (waits && !waits(request)) co_return reply_of(handler(request));
-  co_return co_await asio::co_spawn(workers, run_parsed<Request, Reply>(std::move(handler), std::move(request)),
+  auto request = ParseRequest<Request>(body);
+  if (!request.ok()) co_return RpcReply::FromStatus(request.status());
+  if (waits && !waits(*request)) co_return reply_of(handler(*request));
+  co_return co_await asio::co_spawn(workers, run_parsed<Request, Reply>(std::move(handler), std::move(*request)),
                                     asio::use_awaitable);
 }
 }  // namespace internal
