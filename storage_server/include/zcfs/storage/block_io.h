@@ -29,6 +29,21 @@ class BlockIo {
   virtual Task<Result<size_t>> Write(int fd, uint64_t offset, std::span<const std::byte> src) = 0;
   // fdatasync(fd): the data written so far, and the metadata needed to read it, are durable.
   virtual Task<Status> Sync(int fd) = 0;
+
+  // Registered files: a hint that `fd` is long-lived and will see many operations (a target's large
+  // data files), so an implementation may pre-register it with the kernel (io_uring fixed files) and
+  // skip the per-operation file lookup. Call RegisterFile right after opening the file and
+  // UnregisterFile before closing it. Operations on an fd work whether or not it is registered, and a
+  // failed registration only loses the speed-up (callers may ignore the error).
+  // Contract: UnregisterFile(fd) is called only when no operation on `fd` is in flight on any thread
+  // (and, like close(), no new one is started on it afterwards until it is registered again).
+  // Registering an fd that is already registered is a no-op; unregistering one that is not is too.
+  // Defaults: nothing to do.
+  virtual Status RegisterFile(int fd) {
+    (void)fd;
+    return Status::Ok();
+  }
+  virtual void UnregisterFile(int fd) { (void)fd; }
 };
 
 }  // namespace zcfs
