@@ -2,14 +2,18 @@
 
 #include <memory>
 
+#include "read_budget.h"
 #include "wait_group.h"
 #include "zcfs.pb.h"
+#include "zcfs/common/aligned_buffer.h"
+#include "zcfs/common/crc32c.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 
 namespace zcfs {
 
+using storage_internal::ReadBudget;
 using storage_internal::WaitGroup;
 
 namespace {
@@ -28,18 +32,33 @@ class ActiveScope {
   std::atomic<size_t>& counter_;
 };
 
-// The state of one batch, shared by the piece coroutines (which may outlive nothing: the handler waits
-// for all of them).
+// The state of one batch, shared by the piece coroutines and, until it is written, the reply (whose
+// payload points into `results`).
 struct Batch {
-  explicit Batch(size_t n) : results(n) {}
+  explicit Batch(const pb::BatchReadRequest& request)
+      : targets(request.pieces_size()), results(request.pieces_size()), crcs(request.pieces_size()) {}
+  ReadBudget::Grant grant;              // first member: destroyed last, after the buffers it accounts for
+  std::vector<StorageTarget*> targets;  // per piece: where to read, nullptr when it is not read
   std::vector<Result<ChunkData>> results;
+  std::vector<uint32_t> crcs;
   WaitGroup done;
 };
 
-pb::PieceResult ToPieceResult(const Result<ChunkData>& r) {
+// Bytes of aligned buffer a read of [offset, offset + length) fills (ChunkStore widens to blocks).
+uint64_t buffer_bytes(uint64_t offset, uint64_t length) {
+  return length == 0 ? 0 : align_up(offset + length, kBlockSize) - align_down(offset, kBlockSize);
+}
+
+std::string PieceName(const pb::BatchReadRequest& request, int i) {
+  const pb::ReadPiece& p = request.pieces(i);
+  return "piece " + std::to_string(i) + " (chunk " + ChunkId{p.inode(), p.chunk_index()}.ToString() + ")";
+}
+
+pb::PieceResult ToPieceResult(const Result<ChunkData>& r, bool with_crc, uint32_t crc) {
   pb::PieceResult out;
   if (r.ok()) {
     out.set_length(static_cast<uint32_t>(r->length()));
+    if (with_crc) out.set_crc32c(crc);
   } else {
     out.set_status(static_cast<uint32_t>(r.status().code()));
     out.set_message(r.status().message());
@@ -69,13 +88,22 @@ RpcReply ReplyWith(const google::protobuf::MessageLite& body) {
 
 }  // namespace
 
-StorageService::StorageService(asio::any_io_executor executor, std::vector<StorageTarget*> targets)
-    : executor_(std::move(executor)), targets_(std::move(targets)) {}
+StorageService::StorageService(asio::any_io_executor executor, std::vector<StorageTarget*> targets,
+                               StorageServiceOptions options)
+    : executor_(std::move(executor)),
+      targets_(std::move(targets)),
+      options_(options),
+      budget_(std::make_shared<ReadBudget>(ReadBudget::Limits{.total_bytes = options.read_memory_bytes,
+                                                              .client_bytes = options.client_read_bytes,
+                                                              .client_pieces = options.client_read_pieces})) {}
+
+StorageService::~StorageService() = default;
 
 void StorageService::RegisterWith(RpcServer& server) {
   server.Register(method::kBatchRead, [this](RpcRequest& r) { return HandleBatchRead(r); });
   server.Register(method::kWriteChunk, [this](RpcRequest& r) { return HandleWriteChunk(r); });
   server.Register(method::kTruncateChunks, [this](RpcRequest& r) { return HandleTruncateChunks(r); });
+  server.Register(method::kListTargets, [this](RpcRequest& r) { return HandleListTargets(r); });
   server.SetPayloadOffset([](uint16_t m, std::string_view body) -> size_t {
     if (m != method::kWriteChunk) return 0;
     pb::WriteChunkRequest request;
@@ -92,38 +120,100 @@ StorageTarget* StorageService::FindTarget(uint32_t target_id) const {
   return nullptr;
 }
 
+ReadMemoryStats StorageService::read_memory() const {
+  ReadBudget::Stats s = budget_->stats();
+  return ReadMemoryStats{s.held_bytes, s.peak_bytes, s.waiting, s.granted};
+}
+
+namespace {
+
+// Checks the batch and each piece: pieces that are not to be read get their error result (and a null
+// target). Returns what the pieces to read will hold, or why the whole batch is refused.
+Result<ReadBudget::Cost> PlanBatch(const StorageService& service, const StorageServiceOptions& options,
+                                   const pb::BatchReadRequest& request, Batch& batch) {
+  if (static_cast<uint64_t>(request.pieces_size()) > options.max_batch_pieces) {
+    return Error(Code::kInvalidArgument, "batch read of " + std::to_string(request.pieces_size()) +
+                                             " pieces: at most " + std::to_string(options.max_batch_pieces) +
+                                             " per request (split the batch)");
+  }
+  ReadBudget::Cost cost;
+  uint64_t requested = 0;
+  for (int i = 0; i < request.pieces_size(); ++i) {
+    const pb::ReadPiece& piece = request.pieces(i);
+    StorageTarget* target = service.FindTarget(piece.target_id());
+    if (target == nullptr) {
+      batch.results[i] = StaleTarget(piece.target_id());
+      continue;
+    }
+    if (uint64_t end = uint64_t{piece.offset()} + piece.length(); end > kMaxChunkSize) {
+      batch.results[i] = Error(Code::kInvalidArgument,
+                               PieceName(request, i) + ": offset " + std::to_string(piece.offset()) + " + length " +
+                                   std::to_string(piece.length()) + " reaches past the largest chunk size (64 MiB)");
+      continue;
+    }
+    batch.targets[i] = target;
+    requested += piece.length();
+    cost.bytes += buffer_bytes(piece.offset(), piece.length());
+    ++cost.pieces;
+  }
+  if (requested > options.max_batch_bytes) {
+    return Error(Code::kInvalidArgument, "batch read of " + std::to_string(requested) + " bytes: at most " +
+                                             std::to_string(options.max_batch_bytes) +
+                                             " per request (split the batch)");
+  }
+  return cost;
+}
+
+// What the finished reads actually hold (reads clipped at a chunk's end fill smaller buffers).
+ReadBudget::Cost HeldAfterReads(const pb::BatchReadRequest& request, const Batch& batch) {
+  ReadBudget::Cost held;
+  for (int i = 0; i < request.pieces_size(); ++i) {
+    if (!batch.results[i].ok() || batch.results[i]->length() == 0) continue;
+    held.bytes += buffer_bytes(request.pieces(i).offset(), batch.results[i]->length());
+    ++held.pieces;
+  }
+  return held;
+}
+
+}  // namespace
+
 Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
   ActiveScope active(active_);
   pb::BatchReadRequest request;
   if (Status s = ParseMessage(request, raw.body, "BatchReadRequest"); !s.ok()) co_return RpcReply::FromStatus(s);
+  auto batch = std::make_shared<Batch>(request);
+  Result<ReadBudget::Cost> cost = PlanBatch(*this, options_, request, *batch);
+  if (!cost.ok()) co_return RpcReply::FromStatus(cost.status());
+  // Requests of one connection share its budget (the peer address names the connection).
+  batch->grant = co_await budget_->Acquire(raw.peer, *cost);
 
-  auto batch = std::make_shared<Batch>(request.pieces_size());
+  const bool with_crc = request.want_crc32c();
   for (int i = 0; i < request.pieces_size(); ++i) {
+    if (batch->targets[i] == nullptr) continue;
     const pb::ReadPiece& piece = request.pieces(i);
-    StorageTarget* target = FindTarget(piece.target_id());
-    if (target == nullptr) {
-      batch->results[i] = StaleTarget(piece.target_id());
-      continue;
-    }
     batch->done.Add(1);
     ChunkId id{piece.inode(), piece.chunk_index()};
-    asio::co_spawn(executor_, target->store().Read(id, piece.offset(), piece.length()),
-                   [batch, i](std::exception_ptr e, Result<ChunkData> result) {
-                     batch->results[i] =
-                         e ? Result<ChunkData>(Error(Code::kInternal, "piece read threw")) : std::move(result);
+    // The CRC is computed where the read completes, so the pieces of a batch are summed in parallel.
+    asio::co_spawn(executor_, batch->targets[i]->store().Read(id, piece.offset(), piece.length()),
+                   [batch, i, with_crc](std::exception_ptr e, Result<ChunkData> result) {
+                     if (e) result = Error(Code::kInternal, "piece read threw");
+                     if (with_crc && result.ok()) batch->crcs[i] = crc32c(result->data().data(), result->length());
+                     batch->results[i] = std::move(result);
                      batch->done.Done();
                    });
   }
   co_await batch->done.Wait();
+  batch->grant.ShrinkTo(HeldAfterReads(request, *batch));
 
   pb::BatchReadReply reply_body;
   RpcReply reply;
-  for (const auto& r : batch->results) {
-    *reply_body.add_results() = ToPieceResult(r);
+  for (int i = 0; i < request.pieces_size(); ++i) {
+    const Result<ChunkData>& r = batch->results[i];
+    *reply_body.add_results() = ToPieceResult(r, with_crc, batch->crcs[i]);
     if (r.ok() && r->length() > 0) reply.payload.emplace_back(r->data().data(), r->length());
   }
   reply.body = reply_body.SerializeAsString();
-  reply.keepalive = batch;  // the payload points into the pieces' read buffers
+  reply.keepalive = batch;  // the payload points into the pieces' read buffers; the grant goes with them
   co_return reply;
 }
 
@@ -167,6 +257,24 @@ Task<RpcReply> StorageService::HandleTruncateChunks(RpcRequest& raw) {
   pb::TruncateChunksReply reply_body;
   reply_body.set_removed_chunks(done->removed_chunks);
   reply_body.set_truncated_chunks(done->truncated_chunks);
+  co_return ReplyWith(reply_body);
+}
+
+Task<RpcReply> StorageService::HandleListTargets(RpcRequest& raw) {
+  ActiveScope active(active_);
+  pb::ListTargetsRequest request;
+  if (Status s = ParseMessage(request, raw.body, "ListTargetsRequest"); !s.ok()) co_return RpcReply::FromStatus(s);
+  pb::ListTargetsReply reply_body;
+  for (StorageTarget* target : targets_) {
+    auto* out = reply_body.add_targets();
+    out->set_target_id(target->id());
+    out->set_path(target->path());
+    Result<StorageTarget::Space> space = target->QuerySpace();
+    if (space.ok()) {  // an unreadable statvfs leaves the sizes 0: the listing is still useful
+      out->set_capacity_bytes(space->capacity_bytes);
+      out->set_used_bytes(space->used_bytes);
+    }
+  }
   co_return ReplyWith(reply_body);
 }
 

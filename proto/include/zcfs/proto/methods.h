@@ -7,32 +7,42 @@
 namespace zcfs::method {
 
 // meta service (bodies: zcfs.pb.*Request -> reply)
-inline constexpr uint16_t kLookup = 101;        // LookupRequest -> AttrReply
-inline constexpr uint16_t kGetAttr = 102;       // GetAttrRequest -> AttrReply
-inline constexpr uint16_t kMkdir = 103;         // MkdirRequest -> AttrReply
-inline constexpr uint16_t kCreate = 104;        // CreateRequest -> AttrReply
-inline constexpr uint16_t kReaddir = 105;       // ReaddirRequest -> ReaddirReply
-inline constexpr uint16_t kExtendLength = 106;  // ExtendLengthRequest -> AttrReply
-inline constexpr uint16_t kSetAttr = 107;       // SetAttrRequest -> AttrReply
-inline constexpr uint16_t kUnlink = 108;        // RemoveRequest -> EmptyReply
-inline constexpr uint16_t kRmdir = 109;         // RemoveRequest -> EmptyReply
-inline constexpr uint16_t kRename = 110;        // RenameRequest -> EmptyReply
-inline constexpr uint16_t kLink = 111;          // LinkRequest -> AttrReply
-inline constexpr uint16_t kSymlink = 112;       // SymlinkRequest -> AttrReply (readlink: GetAttr's symlink_target)
-inline constexpr uint16_t kOpen = 113;          // OpenRequest -> OpenReply
-inline constexpr uint16_t kClose = 114;         // CloseRequest -> AttrReply
-inline constexpr uint16_t kKeepAlive = 115;     // KeepAliveRequest -> EmptyReply
-inline constexpr uint16_t kStatFs = 116;        // StatFsRequest -> StatFsReply
-inline constexpr uint16_t kRegisterNode = 120;  // RegisterNodeRequest -> RegisterNodeReply
-inline constexpr uint16_t kGetRouting = 121;    // GetRoutingRequest -> RoutingTable
-inline constexpr uint16_t kClusterStatus = 122; // ClusterStatusRequest -> ClusterStatusReply
+inline constexpr uint16_t kLookup = 101;         // LookupRequest -> AttrReply
+inline constexpr uint16_t kGetAttr = 102;        // GetAttrRequest -> AttrReply
+inline constexpr uint16_t kMkdir = 103;          // MkdirRequest -> AttrReply
+inline constexpr uint16_t kCreate = 104;         // CreateRequest -> AttrReply
+inline constexpr uint16_t kReaddir = 105;        // ReaddirRequest -> ReaddirReply
+inline constexpr uint16_t kExtendLength = 106;   // ExtendLengthRequest -> AttrReply
+inline constexpr uint16_t kSetAttr = 107;        // SetAttrRequest -> AttrReply
+inline constexpr uint16_t kUnlink = 108;         // RemoveRequest -> EmptyReply
+inline constexpr uint16_t kRmdir = 109;          // RemoveRequest -> EmptyReply
+inline constexpr uint16_t kRename = 110;         // RenameRequest -> EmptyReply
+inline constexpr uint16_t kLink = 111;           // LinkRequest -> AttrReply
+inline constexpr uint16_t kSymlink = 112;        // SymlinkRequest -> AttrReply (readlink: GetAttr's symlink_target)
+inline constexpr uint16_t kOpen = 113;           // OpenRequest -> OpenReply
+inline constexpr uint16_t kClose = 114;          // CloseRequest -> AttrReply
+inline constexpr uint16_t kKeepAlive = 115;      // KeepAliveRequest -> EmptyReply
+inline constexpr uint16_t kStatFs = 116;         // StatFsRequest -> StatFsReply
+inline constexpr uint16_t kRegisterNode = 120;   // RegisterNodeRequest -> RegisterNodeReply
+inline constexpr uint16_t kGetRouting = 121;     // GetRoutingRequest -> RoutingTable
+inline constexpr uint16_t kClusterStatus = 122;  // ClusterStatusRequest -> ClusterStatusReply
 
 // storage service
-inline constexpr uint16_t kBatchRead = 201;   // BatchReadRequest -> BatchReadReply + payload
-inline constexpr uint16_t kWriteChunk = 202;  // WriteChunkRequest + payload -> WriteChunkReply
+inline constexpr uint16_t kBatchRead = 201;       // BatchReadRequest -> BatchReadReply + payload
+inline constexpr uint16_t kWriteChunk = 202;      // WriteChunkRequest + payload -> WriteChunkReply
 inline constexpr uint16_t kTruncateChunks = 203;  // TruncateChunksRequest -> TruncateChunksReply
+inline constexpr uint16_t kListTargets = 204;     // ListTargetsRequest -> ListTargetsReply
 
 }  // namespace zcfs::method
+
+namespace zcfs::batch_read {
+// The largest BatchReadRequest a storage server accepts: the sum of the pieces' lengths and their
+// number. One reply frame carries all the batch's data, and the server holds all of it in memory until
+// that frame is written, so batches are bounded and clients split bigger reads. kMaxBytes is the
+// largest chunk size, so any single valid piece fits in a batch.
+inline constexpr uint64_t kMaxBytes = 64ull << 20;
+inline constexpr uint32_t kMaxPieces = 1024;
+}  // namespace zcfs::batch_read
 
 namespace zcfs::setattr {
 // Bits of SetAttrRequest.valid: which fields the call changes.

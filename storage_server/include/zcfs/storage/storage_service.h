@@ -1,28 +1,72 @@
 // StorageService: the storage node's RPC layer, a thin shell over the targets' ChunkStores.
 //
 //   kBatchRead  BatchReadRequest -> BatchReadReply + payload. Each piece is checked against the targets
-//               this node owns (else that piece alone gets kStaleRouting), all pieces are read
-//               concurrently, and the reply payload is the pieces' data in order, sent straight from
-//               the read buffers (the reply keeps them alive). A failed piece does not fail the batch.
+//               this node owns (else that piece alone gets kStaleRouting) and the largest chunk size
+//               (else kInvalidArgument for that piece); a batch over the size limits
+//               (max_batch_bytes/pieces) is refused whole with kInvalidArgument. The batch then waits
+//               for read memory (below), all its pieces are read concurrently, and the reply payload
+//               is the pieces' data in order, sent straight from the read buffers (the reply keeps
+//               them alive). A failed piece does not fail the batch. With want_crc32c each piece's
+//               result carries the CRC32C of the bytes sent.
 //   kWriteChunk WriteChunkRequest + payload -> WriteChunkReply. The payload is received at the write's
 //               in-block offset inside aligned memory, so it is written without a copy.
 //   kTruncateChunks TruncateChunksRequest -> TruncateChunksReply. Removes or cuts one inode's chunks on
 //               one target (ChunkStore::Truncate); chunk_size must be a power of two in [64 KiB, 64 MiB].
+//   kListTargets ListTargetsRequest -> ListTargetsReply: id, path and space of every target.
+//
+// Read memory: a batch holds its read buffers from the disk read until its reply frame has been
+// written to the socket. Batches are admitted only while the buffers held stay within a server-wide
+// budget and a per-connection budget (bytes and pieces); waiting batches queue per connection and the
+// connections take turns, so one greedy client cannot starve the others (storage_server/src/
+// read_budget.h). Memory is given back as soon as the reply is written, or dropped with a closed
+// connection. One reply frame per request (the wire format) is why batches are bounded: a batch
+// bigger than the limits could not be answered within the budget, so it is refused and the client
+// splits its reads (zcfs::batch_read in methods.h).
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <vector>
 
+#include "zcfs/proto/methods.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/storage/storage_target.h"
 
 namespace zcfs {
 
-// Thread-safe. The targets must outlive the service; the service must outlive the server's use of it.
+namespace storage_internal {
+class ReadBudget;
+}
+
+struct StorageServiceOptions {
+  // Read buffers all batched reads together may hold (server-wide).
+  uint64_t read_memory_bytes = 256ull << 20;
+  // What the batched reads of one client connection may hold at once: buffer bytes, pieces.
+  uint64_t client_read_bytes = 128ull << 20;
+  uint32_t client_read_pieces = 2048;
+  // The largest batch accepted: sum of the requested lengths, number of pieces. Keep
+  // max_batch_bytes (plus 8 KiB of alignment per piece) within both byte budgets: a bigger batch is
+  // still admitted, alone, and would then exceed them.
+  uint64_t max_batch_bytes = batch_read::kMaxBytes;
+  uint32_t max_batch_pieces = batch_read::kMaxPieces;
+};
+
+// Read memory accounting (for tests and status): bytes of read buffer budget held now and at most.
+struct ReadMemoryStats {
+  uint64_t held_bytes = 0;
+  uint64_t peak_bytes = 0;
+  size_t waiting_batches = 0;  // batches queued for memory
+  uint64_t granted_batches = 0;
+};
+
+// Thread-safe; handlers may run on any number of threads. The targets must outlive the service; the
+// service must outlive the server's use of it.
 class StorageService {
  public:
   // Piece reads are spawned on `executor`.
-  StorageService(asio::any_io_executor executor, std::vector<StorageTarget*> targets);
+  StorageService(asio::any_io_executor executor, std::vector<StorageTarget*> targets,
+                 StorageServiceOptions options = {});
+  ~StorageService();
 
   // Registers the methods and the payload placement for writes. Call before server.Listen().
   void RegisterWith(RpcServer& server);
@@ -32,14 +76,18 @@ class StorageService {
   const std::vector<StorageTarget*>& targets() const { return targets_; }
   // Requests being handled now (for a clean stop: wait until it is 0).
   size_t active_requests() const { return active_.load(); }
+  ReadMemoryStats read_memory() const;
 
   Task<RpcReply> HandleBatchRead(RpcRequest& request);
   Task<RpcReply> HandleWriteChunk(RpcRequest& request);
   Task<RpcReply> HandleTruncateChunks(RpcRequest& request);
+  Task<RpcReply> HandleListTargets(RpcRequest& request);
 
  private:
   asio::any_io_executor executor_;
   std::vector<StorageTarget*> targets_;
+  StorageServiceOptions options_;
+  std::shared_ptr<storage_internal::ReadBudget> budget_;
   std::atomic<size_t> active_{0};
 };
 
