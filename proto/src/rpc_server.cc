@@ -12,7 +12,7 @@ namespace zcfs {
 class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
  public:
   ServerConnection(RpcServer& server, tcp::socket socket)
-      : server_(server), socket_(std::move(socket)), writer_(socket_) {
+      : server_(server), socket_(std::move(socket)), writer_(socket_, server.writer_options_) {
     boost::system::error_code ec;
     auto remote = socket_.remote_endpoint(ec);
     peer_ = ec ? "unknown" : remote.address().to_string() + ":" + std::to_string(remote.port());
@@ -175,6 +175,11 @@ RpcServer::~RpcServer() {
 }
 
 void RpcServer::Register(uint16_t method, RpcHandler handler) { handlers_[method] = std::move(handler); }
+
+void RpcServer::SetWriterOptions(FrameWriterOptions options) {
+  if (!options.counters) options.counters = writer_options_.counters;
+  writer_options_ = std::move(options);
+}
 
 Result<tcp::endpoint> RpcServer::Listen(const HostPort& address) {
   boost::system::error_code ec;

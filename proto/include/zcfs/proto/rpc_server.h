@@ -29,6 +29,7 @@
 #include "zcfs/common/status.h"
 #include "zcfs/proto/asio.h"
 #include "zcfs/proto/frame.h"
+#include "zcfs/proto/frame_writer.h"
 #include "zcfs/proto/io_threads.h"
 
 namespace zcfs {
@@ -63,6 +64,11 @@ using RpcHandler = std::function<Task<RpcReply>(RpcRequest&)>;
 // storage server receive a write at the in-block offset it will be written at, so no copy is needed.
 using PayloadOffsetFn = std::function<size_t(uint16_t method, std::string_view body)>;
 
+// Reply payloads of at least this size go out with MSG_ZEROCOPY (see frame_writer.h), except to loopback
+// peers, where the kernel copies them anyway. Below ~64 KiB the page pinning and the completion
+// notifications cost about what the copy does; the storage server's reads are mostly larger.
+inline constexpr size_t kDefaultZerocopyThreshold = 64 * 1024;
+
 class ServerConnection;
 
 class RpcServer {
@@ -74,6 +80,11 @@ class RpcServer {
 
   void Register(uint16_t method, RpcHandler handler);
   void SetPayloadOffset(PayloadOffsetFn fn) { payload_offset_ = std::move(fn); }
+  // How replies are written (zerocopy threshold and policy); before Listen(). Counts go to
+  // zerocopy_counters() unless `options` names its own.
+  void SetWriterOptions(FrameWriterOptions options);
+  const FrameWriterOptions& writer_options() const { return writer_options_; }
+  const ZerocopyCounters& zerocopy_counters() const { return *writer_options_.counters; }
 
   // Binds and starts accepting. Port 0 picks a free port; the bound endpoint is returned.
   Result<tcp::endpoint> Listen(const HostPort& address);
@@ -91,6 +102,8 @@ class RpcServer {
   FrameLimits limits_;
   std::map<uint16_t, RpcHandler> handlers_;
   PayloadOffsetFn payload_offset_;
+  FrameWriterOptions writer_options_{.zerocopy_threshold = kDefaultZerocopyThreshold,
+                                     .counters = std::make_shared<ZerocopyCounters>()};
   tcp::acceptor acceptor_;
   mutable std::mutex mutex_;
   std::set<std::shared_ptr<ServerConnection>> connections_;
