@@ -1,48 +1,55 @@
-// ChunkMetaDb: chunk metadata (length, version) in RocksDB, one key per chunk.
+// ChunkMetaDb: a target's chunk records and slot bitmaps in RocksDB (chunk_layout.h, slot_bitmap.h).
 #pragma once
 
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "chunk_layout.h"
 #include "zcfs/common/status.h"
-#include "zcfs/storage/chunk_id.h"
 
 namespace rocksdb {
 class DB;
-class WriteBatch;
 }  // namespace rocksdb
 
 namespace zcfs::storage_internal {
 
-struct ChunkRecord {
-  ChunkId id;
-  ChunkMeta meta;
+// What one commit changes, applied atomically: records written and deleted, slots taken and freed.
+struct MetaChange {
+  std::vector<std::pair<ChunkId, StoredChunk>> put;
+  std::vector<ChunkId> erase;
+  std::vector<SlotId> take;
+  std::vector<SlotId> free;
 };
 
-// Key: inode (8 bytes big-endian) + chunk index (4 bytes big-endian), so one file's chunks sort
-// together. Value: format byte 1, then length and version as 8-byte little-endian.
-// Thread-safe (RocksDB is). Calls block on the disk; Put waits for the WAL sync.
+// The committed bitmap of one group of slots.
+struct SlotGroup {
+  uint8_t size_class = 0;
+  uint32_t file = 0;
+  uint32_t group = 0;
+  std::string bits;  // kGroupBytes
+};
+
+// Thread-safe (RocksDB is). Calls block on the disk; Commit waits for the WAL sync.
 class ChunkMetaDb {
  public:
   static Result<std::unique_ptr<ChunkMetaDb>> Open(const std::string& path);
   ~ChunkMetaDb();
 
-  // The chunk's metadata, or nullopt for a chunk never written.
-  Result<std::optional<ChunkMeta>> Get(ChunkId id) const;
+  // The chunk's record, or nullopt for a chunk never written (or removed).
+  Result<std::optional<StoredChunk>> Get(ChunkId id) const;
   // The records of `inode` with index >= from_index, in index order, at most `limit` of them.
-  Result<std::vector<ChunkRecord>> Scan(uint64_t inode, uint32_t from_index, size_t limit) const;
+  Result<std::vector<std::pair<ChunkId, StoredChunk>>> Scan(uint64_t inode, uint32_t from_index, size_t limit) const;
+  // Every slot bitmap group with at least one bit ever set.
+  Result<std::vector<SlotGroup>> LoadSlotGroups() const;
 
-  // Each commits durably (synced write-ahead log) before returning; a batch commits atomically.
-  Status Put(ChunkId id, const ChunkMeta& meta);
-  Status Put(std::span<const ChunkRecord> records);
-  Status Delete(std::span<const ChunkId> ids);
+  // Commits durably (synced write-ahead log) before returning, all or nothing.
+  Status Commit(const MetaChange& change);
 
  private:
   explicit ChunkMetaDb(std::unique_ptr<rocksdb::DB> db);
-  Status Commit(rocksdb::WriteBatch& batch, const std::string& context);
   std::unique_ptr<rocksdb::DB> db_;
 };
 

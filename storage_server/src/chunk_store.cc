@@ -1,82 +1,104 @@
 #include "zcfs/storage/chunk_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "async_mutex.h"
+#include "chunk_layout.h"
 #include "chunk_meta_db.h"
-#include "unique_fd.h"
-#include "zcfs/common/logging.h"
+#include "slot_space.h"
+#include "zcfs/common/crc32c.h"
 
 namespace zcfs {
 
 using storage_internal::AsyncMutex;
+using storage_internal::BlockBytes;
 using storage_internal::ChunkMetaDb;
-using storage_internal::UniqueFd;
+using storage_internal::SlotSpace;
+using storage_internal::StoredChunk;
 
 namespace {
 constexpr size_t kLockStripes = 256;  // writes to chunks that share a stripe serialize; never deadlock
 }  // namespace
 
 Result<std::unique_ptr<ChunkStore>> ChunkStore::Open(Options options, BlockIo& io) {
-  if (options.max_chunk_size == 0 || options.max_chunk_size % kBlockSize != 0) {
-    return Error(Code::kInvalidArgument, "max_chunk_size must be a positive multiple of 4096");
+  if (options.max_chunk_size == 0 || options.max_chunk_size % kBlockSize != 0 ||
+      options.max_chunk_size > storage_internal::ClassSize(storage_internal::kNumClasses - 1)) {
+    return Error(Code::kInvalidArgument, "max_chunk_size must be a multiple of 4096 in (0, 64 MiB]");
+  }
+  if (std::filesystem::exists(options.dir + "/chunks")) {
+    return Error(Code::kNotSupported,
+                 "target " + options.dir + " holds per-chunk files from an older zcfs; move it away and start afresh");
   }
   std::error_code ec;
-  std::filesystem::create_directories(options.dir + "/chunks", ec);
-  if (ec) return Error(code_from_errno(ec.value()), "create " + options.dir + "/chunks: " + ec.message());
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return Error(code_from_errno(ec.value()), "create target " + options.dir + ": " + ec.message());
   ASSIGN_OR_RETURN(auto meta, ChunkMetaDb::Open(options.dir + "/chunk_meta.db"));
-  return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(options), io, std::move(meta)));
+  ASSIGN_OR_RETURN(auto groups, meta->LoadSlotGroups());
+  SlotSpace::Options space_options{options.dir + "/data", options.direct_io, options.grow_bytes,
+                                   options.max_file_bytes};
+  ASSIGN_OR_RETURN(auto space, SlotSpace::Open(std::move(space_options), io, groups));
+  return std::unique_ptr<ChunkStore>(new ChunkStore(std::move(options), io, std::move(meta), std::move(space)));
 }
 
-ChunkStore::ChunkStore(Options options, BlockIo& io, std::unique_ptr<ChunkMetaDb> meta)
-    : options_(std::move(options)), io_(io), meta_(std::move(meta)), locks_(new AsyncMutex[kLockStripes]) {}
+ChunkStore::ChunkStore(Options options, BlockIo& io, std::unique_ptr<ChunkMetaDb> meta,
+                       std::unique_ptr<SlotSpace> space)
+    : options_(std::move(options)),
+      io_(io),
+      meta_(std::move(meta)),
+      space_(std::move(space)),
+      locks_(new AsyncMutex[kLockStripes]) {}
 
 ChunkStore::~ChunkStore() = default;
-
-std::string ChunkStore::ChunkPath(ChunkId id) const {
-  char name[32];
-  std::snprintf(name, sizeof name, "%016" PRIx64 ".%08" PRIx32, id.inode, id.index);
-  return options_.dir + "/chunks/" + name;
-}
-
-Result<int> ChunkStore::OpenChunk(ChunkId id, bool create) const {
-  std::string path = ChunkPath(id);
-  int flags = O_RDWR | O_CLOEXEC | (options_.direct_io ? O_DIRECT : 0);
-  int fd = ::open(path.c_str(), flags);
-  if (fd >= 0 || errno != ENOENT || !create) {
-    if (fd < 0) return Status::FromErrno(errno, "open " + path);
-    return fd;
-  }
-  fd = ::open(path.c_str(), flags | O_CREAT, 0644);
-  if (fd < 0) return Status::FromErrno(errno, "create " + path);
-  // The new directory entry must be durable before metadata that refers to the chunk commits.
-  if (Status s = SyncChunkDir(); !s.ok()) {
-    ::close(fd);
-    return s.Prepend("create " + path);
-  }
-  return fd;
-}
-
-Status ChunkStore::SyncChunkDir() const {
-  std::string path = options_.dir + "/chunks";
-  UniqueFd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0 || ::fsync(dir.get()) != 0) return Status::FromErrno(errno, "sync directory " + path);
-  return Status::Ok();
-}
 
 AsyncMutex& ChunkStore::LockFor(ChunkId id) {
   uint64_t h = id.inode * 0x9E3779B97F4A7C15ull ^ (id.index + 0x632BE59BD9B4E019ull + (id.inode << 6));
   return locks_[h % kLockStripes];
 }
 
-Result<std::optional<ChunkMeta>> ChunkStore::GetMeta(ChunkId id) const { return meta_->Get(id); }
+Result<std::optional<ChunkMeta>> ChunkStore::GetMeta(ChunkId id) const {
+  ASSIGN_OR_RETURN(std::optional<StoredChunk> chunk, meta_->Get(id));
+  if (!chunk) return std::optional<ChunkMeta>();
+  return std::optional<ChunkMeta>(chunk->meta());
+}
+
+ChunkStore::SpaceStats ChunkStore::space_stats() const {
+  SlotSpace::Stats s = space_->stats();
+  SpaceStats out;
+  for (int c = 0; c < storage_internal::kNumClasses; ++c) {
+    out.slot_bytes += s.classes[c].slots * storage_internal::ClassSize(c);
+    out.used_bytes += s.classes[c].used * storage_internal::ClassSize(c);
+    out.used_slots += s.classes[c].used;
+  }
+  out.data_files = s.files;
+  return out;
+}
+
+Task<Status> ChunkStore::ReadBlocks(ChunkId id, const StoredChunk& chunk, uint64_t first_block,
+                                    std::span<std::byte> dst) {
+  const uint64_t pos = first_block * kBlockSize;
+  Result<size_t> n = co_await io_.Read(space_->fd(chunk.slot), SlotSpace::offset(chunk.slot) + pos, dst);
+  if (!n.ok()) {
+    Status s = n.status();
+    co_return s.Prepend("read chunk " + id.ToString() + " (" + chunk.slot.ToString() + ")");
+  }
+  if (*n != dst.size()) {
+    co_return Error(Code::kCorruption, "the data file of chunk " + id.ToString() + " ends inside its " +
+                                           chunk.slot.ToString() + " on " + options_.dir);
+  }
+  for (uint64_t i = 0; i < dst.size() / kBlockSize; ++i) {
+    const uint64_t block = first_block + i;
+    const uint64_t bytes = BlockBytes(chunk.length, block);
+    if (bytes == 0) break;  // past the chunk's length: filler the caller does not use
+    if (crc32c(dst.data() + i * kBlockSize, bytes) != chunk.block_crcs[block]) {
+      co_return Error(Code::kChecksumMismatch, "chunk " + id.ToString() + " on " + options_.dir + ": bytes " +
+                                                   std::to_string(block * kBlockSize) + ".." +
+                                                   std::to_string(block * kBlockSize + bytes) +
+                                                   " fail their checksum (the stored data is damaged)");
+    }
+  }
+  co_return Status::Ok();
+}
 
 Task<Result<ChunkData>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t length) {
   if (offset > options_.max_chunk_size || length > options_.max_chunk_size - offset) {
@@ -84,27 +106,16 @@ Task<Result<ChunkData>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t l
                                                 " length " + std::to_string(length) + " exceeds the chunk size limit");
   }
   if (length == 0) co_return ChunkData();
-  Result<std::optional<ChunkMeta>> meta = meta_->Get(id);
-  if (!meta.ok()) co_return meta.status();
-  if (!meta->has_value() || offset >= (*meta)->length) co_return ChunkData();  // a hole
-  uint64_t end = std::min(offset + length, (*meta)->length);
-
-  Result<int> fd = OpenChunk(id, false);
-  if (!fd.ok()) {
-    // A truncation may have removed the chunk since the lookup: it commits length 0 before unlinking.
-    if (fd.status().code() != Code::kNotFound) co_return fd.status();
-    meta = meta_->Get(id);
-    if (!meta.ok()) co_return meta.status();
-    if (!meta->has_value() || offset >= (*meta)->length) co_return ChunkData();
-    co_return fd.status();
-  }
-  UniqueFd file(*fd);
-  uint64_t start = align_down(offset, kBlockSize);
+  // Pinned before the lookup: the slot the record names cannot be reused until this read is done.
+  SlotSpace::ReadPin pin = space_->PinForRead();
+  Result<std::optional<StoredChunk>> chunk = meta_->Get(id);
+  if (!chunk.ok()) co_return chunk.status();
+  if (!chunk->has_value() || offset >= (*chunk)->length) co_return ChunkData();  // a hole
+  const uint64_t end = std::min(offset + length, (*chunk)->length);
+  const uint64_t start = align_down(offset, kBlockSize);
   IoBuffer buffer = io_.AcquireBuffer(align_up(end, kBlockSize) - start);
-  Result<size_t> n = co_await io_.Read(file.get(), start, buffer.span());
-  if (!n.ok()) co_return n.status();
-  // Committed bytes are always on disk; a shorter file would only mean trailing zeros.
-  if (size_t needed = end - start; *n < needed) std::memset(buffer.data() + *n, 0, needed - *n);
+  Status s = co_await ReadBlocks(id, **chunk, start / kBlockSize, buffer.span());
+  if (!s.ok()) co_return s;
   co_return ChunkData(std::move(buffer), offset - start, end - offset);
 }
 

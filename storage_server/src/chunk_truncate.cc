@@ -1,39 +1,34 @@
 // ChunkStore::Truncate: removes and cuts the chunks of one inode on this target.
 //
-// Crash safety rests on one rule: committed metadata never claims bytes the chunk file does not hold,
-// so the metadata shrinks before the file does.
-//   cut     commit {length = cut, version + 1}, then ftruncate the file to `cut` and fdatasync it.
-//   remove  commit {length = 0} for a group of chunks, unlink their files, fsync the directory, then
-//           delete their records.
-// After a crash between two steps every record's length is at most what its file holds (bytes past a
-// record's length are never read and a write past them truncates first: see chunk_write.cc), and a
-// retry redoes what is left: a length-0 record still lies past the cut, so it is removed again
-// (unlinking a missing file is fine), and the chunk at the cut is ftruncated whenever its file is
-// longer than the cut, whatever its record says.
-#include <fcntl.h>
-#include <unistd.h>
-
+// Each step is one atomic commit, so a crash between steps leaves every chunk whole and a retry
+// redoes what is left:
+//   cut     the record gets the shorter length, the checksum of its new last block (read and
+//           verified first) and version + 1. The slot keeps the bytes past the cut; they are never
+//           read, and a write that extends the chunk again writes zeros over the gap.
+//   remove  a group of records is deleted and their slots freed in one batch; the slots become
+//           reusable once reads already under way have finished with them.
 #include <algorithm>
-#include <cerrno>
 #include <functional>
 #include <limits>
 #include <vector>
 
 #include "async_mutex.h"
-#include "chunk_file.h"
+#include "chunk_layout.h"
 #include "chunk_meta_db.h"
-#include "unique_fd.h"
+#include "slot_space.h"
+#include "zcfs/common/crc32c.h"
 #include "zcfs/storage/chunk_store.h"
 
 namespace zcfs {
 
 using storage_internal::AsyncMutex;
-using storage_internal::ChunkRecord;
-using storage_internal::UniqueFd;
+using storage_internal::BlockCount;
+using storage_internal::MetaChange;
+using storage_internal::StoredChunk;
 
 namespace {
-// Chunks removed per metadata batch: bounds the locks held at once and the size of a batch, while a
-// large file still costs two synced commits and one directory fsync per group, not per chunk.
+// Chunks removed per commit: bounds the locks held at once and the size of a batch, while a large
+// file still costs one synced commit per group, not per chunk.
 constexpr size_t kRemoveGroup = 64;
 }  // namespace
 
@@ -46,34 +41,37 @@ class ChunkStore::Truncator {
   Task<Result<bool>> Cut(uint32_t index, uint64_t cut) {
     ChunkId id{inode_, index};
     AsyncMutex::Guard guard = co_await store_.LockFor(id).Lock();
-    Result<std::optional<ChunkMeta>> meta = store_.meta_->Get(id);
-    if (!meta.ok()) co_return meta.status();
-    if (!meta->has_value()) co_return false;  // never written, or removed: no file to cut
-    bool shrinks = (*meta)->length > cut;
-    if (shrinks) {
-      Status s = store_.meta_->Put(id, ChunkMeta{cut, (*meta)->version + 1});
-      if (!s.ok()) co_return s;
+    Result<std::optional<StoredChunk>> chunk = store_.meta_->Get(id);
+    if (!chunk.ok()) co_return chunk.status();
+    if (!chunk->has_value() || (*chunk)->length <= cut) co_return false;
+    StoredChunk next = **chunk;
+    next.length = cut;
+    next.version += 1;
+    next.block_crcs.resize(BlockCount(cut));
+    if (uint64_t tail = cut % kBlockSize; tail != 0) {
+      uint64_t block = cut / kBlockSize;
+      IoBuffer buffer = store_.io_.AcquireBuffer(kBlockSize);
+      Status s = co_await store_.ReadBlocks(id, **chunk, block, buffer.span());
+      if (!s.ok()) co_return s.Prepend("cut chunk " + id.ToString());
+      next.block_crcs[block] = crc32c(buffer.data(), tail);
     }
-    Result<int> fd = store_.OpenChunk(id, false);
-    if (!fd.ok() && fd.status().code() == Code::kNotFound) co_return shrinks;  // nothing on disk to cut
-    if (!fd.ok()) co_return fd.status();
-    UniqueFd file(*fd);
-    Status s = storage_internal::TruncateFileBeyond(file.get(), cut);
-    if (s.ok()) s = co_await store_.io_.Sync(file.get());
-    if (!s.ok()) co_return s.Prepend("cut chunk " + id.ToString());
-    co_return shrinks;
+    MetaChange change;
+    change.put.emplace_back(id, std::move(next));
+    Status s = store_.meta_->Commit(change);
+    if (!s.ok()) co_return s;
+    co_return true;
   }
 
   // Removes every chunk with index >= `first`. Returns how many records it deleted.
   Task<Result<uint32_t>> RemoveFrom(uint32_t first) {
     uint32_t removed = 0;
     for (uint64_t from = first; from <= std::numeric_limits<uint32_t>::max();) {
-      Result<std::vector<ChunkRecord>> group = store_.meta_->Scan(inode_, static_cast<uint32_t>(from), kRemoveGroup);
+      auto group = store_.meta_->Scan(inode_, static_cast<uint32_t>(from), kRemoveGroup);
       if (!group.ok()) co_return group.status();
       if (group->empty()) break;
-      from = uint64_t{group->back().id.index} + 1;
+      from = uint64_t{group->back().first.index} + 1;
       std::vector<ChunkId> ids;
-      for (const ChunkRecord& r : *group) ids.push_back(r.id);
+      for (const auto& [id, chunk] : *group) ids.push_back(id);
       Result<uint32_t> n = co_await RemoveGroup(std::move(ids));
       if (!n.ok()) co_return n.status();
       removed += *n;
@@ -84,33 +82,21 @@ class ChunkStore::Truncator {
  private:
   Task<Result<uint32_t>> RemoveGroup(std::vector<ChunkId> ids) {
     std::vector<AsyncMutex::Guard> guards = co_await LockAll(ids);
-    // Re-read under the locks: a write may have changed a chunk, or another truncation removed it,
-    // since the scan.
-    std::vector<ChunkRecord> doomed;
+    // Re-read under the locks: a write may have moved a chunk to another slot, or another truncation
+    // removed it, since the scan.
+    MetaChange change;
     for (ChunkId id : ids) {
-      Result<std::optional<ChunkMeta>> meta = store_.meta_->Get(id);
-      if (!meta.ok()) co_return meta.status();
-      if (meta->has_value()) doomed.push_back({id, ChunkMeta{0, (*meta)->version + 1}});
+      Result<std::optional<StoredChunk>> chunk = store_.meta_->Get(id);
+      if (!chunk.ok()) co_return chunk.status();
+      if (!chunk->has_value()) continue;
+      change.erase.push_back(id);
+      change.free.push_back((*chunk)->slot);
     }
-    if (doomed.empty()) co_return 0u;
-    Status s = store_.meta_->Put(doomed);
-    if (s.ok()) s = UnlinkFiles(doomed);
+    if (change.erase.empty()) co_return 0u;
+    Status s = store_.meta_->Commit(change);
     if (!s.ok()) co_return s;
-    ids.clear();
-    for (const ChunkRecord& r : doomed) ids.push_back(r.id);
-    s = store_.meta_->Delete(ids);
-    if (!s.ok()) co_return s;
-    co_return static_cast<uint32_t>(doomed.size());
-  }
-
-  // Unlinks the chunks' files (missing ones are fine) and makes the unlinks durable, so that no
-  // record is deleted while its file could come back after a crash.
-  Status UnlinkFiles(const std::vector<ChunkRecord>& chunks) const {
-    for (const ChunkRecord& r : chunks) {
-      std::string path = store_.ChunkPath(r.id);
-      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "remove " + path);
-    }
-    return store_.SyncChunkDir();
+    for (auto slot : change.free) store_.space_->Retire(slot);
+    co_return static_cast<uint32_t>(change.erase.size());
   }
 
   // The write locks of all the chunks, each stripe once, taken in address order so that two

@@ -1,31 +1,45 @@
-// ChunkStore::Write: O_DIRECT writes at any offset and length.
+// ChunkStore::Write: writes at any offset and length, never changing a committed byte in place.
 //
-// The payload sits in aligned memory at its in-block offset, so the whole blocks it covers are written
-// from that memory. Partial edge blocks are read-modify-write: the head's existing bytes are copied
-// into the payload memory in front of the data (< 4 KiB), the last partial block is assembled in a
-// 4 KiB buffer. Then fdatasync, then the metadata commit.
-//
-// Invariant of a chunk file: bytes [0, length) are the chunk's data; bytes past `length` are
-// undefined (padding of the last block, or leftovers of a failed write). So a write that starts past
-// `length` first truncates the file to `length`, which makes the gap read as zeros.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+// A write produces the chunk's next state in a slot, then fdatasyncs it, then commits the record
+// (and the slot bitmap change) in one batch:
+//   append in place  when the write starts at or past the committed length and the result fits the
+//                    chunk's slot: only blocks from the one holding the old end are written. The
+//                    committed bytes of that block are rewritten with their own values, and its
+//                    checksum covers only the chunk's bytes, so the old record stays valid
+//                    throughout.
+//   copy-on-write    otherwise: a free slot of the class fitting the new length receives the whole
+//                    new chunk (old blocks are read, verified and copied around the payload); the
+//                    commit frees the old slot.
+// Bytes between the old length and the write, and past the new length in its last block, are
+// written as zeros: a slot may hold leftovers of an earlier chunk, and a gap must read as zeros.
+// The payload sits in aligned memory at its in-block offset, so its whole blocks are written from
+// that memory; only the partial edge blocks are assembled (< 4 KiB copied at each end).
+#include <algorithm>
 #include <cstring>
 
 #include "async_mutex.h"
-#include "chunk_file.h"
+#include "chunk_layout.h"
 #include "chunk_meta_db.h"
-#include "unique_fd.h"
+#include "slot_space.h"
+#include "zcfs/common/copy_counter.h"
+#include "zcfs/common/crc32c.h"
 #include "zcfs/storage/chunk_store.h"
 
 namespace zcfs {
 
 using storage_internal::AsyncMutex;
-using storage_internal::UniqueFd;
+using storage_internal::BlockBytes;
+using storage_internal::BlockCount;
+using storage_internal::ClassFor;
+using storage_internal::ClassSize;
+using storage_internal::MetaChange;
+using storage_internal::SlotId;
+using storage_internal::SlotSpace;
+using storage_internal::StoredChunk;
 
 namespace {
+
+constexpr uint64_t kCopyStep = 1u << 20;  // old bytes move to a new slot this much at a time
 
 Status ValidateWrite(ChunkId id, uint64_t offset, const AlignedPayload& payload, uint32_t chunk_size,
                      uint32_t max_chunk_size) {
@@ -51,81 +65,134 @@ Status ValidateWrite(ChunkId id, uint64_t offset, const AlignedPayload& payload,
 class ChunkStore::Writer {
  public:
   Writer(ChunkStore& store, ChunkId id, uint64_t offset, AlignedPayload payload)
-      : store_(store), io_(store.io_), id_(id), offset_(offset), payload_(payload) {}
+      : store_(store), id_(id), offset_(offset), end_(offset + payload.length), payload_(payload) {}
 
   Task<Result<WriteResult>> Run() {
-    Result<std::optional<ChunkMeta>> old = store_.meta_->Get(id_);
+    Result<std::optional<StoredChunk>> old = store_.meta_->Get(id_);
     if (!old.ok()) co_return old.status();
-    ChunkMeta meta = old->value_or(ChunkMeta{});
-    Result<int> fd = store_.OpenChunk(id_, true);
-    if (!fd.ok()) co_return fd.status();
-    file_ = UniqueFd(*fd);
-    if (offset_ > meta.length) {
-      Status s = storage_internal::TruncateFileBeyond(file_.get(), meta.length);  // the gap reads as zeros
-      if (!s.ok()) co_return s;
+    old_ = std::move(*old);
+    const uint64_t old_length = old_ ? old_->length : 0;
+    next_.length = std::max(old_length, end_);
+    next_.version = (old_ ? old_->version : 0) + 1;
+    next_.block_crcs.assign(BlockCount(next_.length), 0);
+    uint64_t region_start = 0;
+    if (old_ && offset_ >= old_length && align_up(next_.length, kBlockSize) <= ClassSize(old_->slot.size_class)) {
+      next_.slot = old_->slot;
+      std::copy(old_->block_crcs.begin(), old_->block_crcs.end(), next_.block_crcs.begin());
+      region_start = align_down(old_length, kBlockSize);
+    } else {
+      Result<SlotId> slot = store_.space_->Allocate(ClassFor(align_up(next_.length, kBlockSize)));
+      if (!slot.ok()) {
+        Status s = slot.status();
+        co_return s.Prepend("write chunk " + id_.ToString());
+      }
+      next_.slot = *slot;
+      allocated_ = true;
     }
-    Status s = co_await WriteBlocks(meta.length);
-    if (s.ok()) s = co_await io_.Sync(file_.get());
-    if (!s.ok()) co_return s.Prepend("write chunk " + id_.ToString());
-    ChunkMeta next{std::max(meta.length, offset_ + payload_.length), meta.version + 1};
-    s = store_.meta_->Put(id_, next);
-    if (!s.ok()) co_return s;
-    co_return WriteResult{next.length, next.version};
+    Status s = co_await WriteRegion(region_start);
+    if (s.ok()) s = co_await store_.io_.Sync(store_.space_->fd(next_.slot));
+    if (s.ok()) s = Commit();
+    if (!s.ok()) {
+      if (allocated_) store_.space_->Cancel(next_.slot);
+      co_return s.Prepend("write chunk " + id_.ToString());
+    }
+    if (allocated_ && old_) store_.space_->Retire(old_->slot);
+    co_return WriteResult{next_.length, next_.version};
   }
 
  private:
-  // Writes the payload's blocks; `length` is the chunk's committed length (what must be preserved).
-  Task<Status> WriteBlocks(uint64_t length) {
-    const uint64_t head = offset_ % kBlockSize;
-    const uint64_t start = offset_ - head;
-    const uint64_t end = offset_ + payload_.length;
-    const uint64_t full_end = align_down(end, kBlockSize);
-    std::byte* mem = payload_.buffer->data() + (payload_.data_offset - head);  // block-aligned
-    if (full_end > start) {
-      if (head > 0) {
-        AlignedBuffer block;
-        Status s = co_await ReadBlock(start, start < length, block);
-        if (!s.ok()) co_return s;
-        std::memcpy(mem, block.data(), head);
-      }
-      Status s = co_await WriteAll(start, {mem, full_end - start});
-      if (!s.ok() || end == full_end) co_return s;
+  // Writes the new chunk's blocks from `region_start` (0, or the block of the old end) to its end.
+  Task<Status> WriteRegion(uint64_t region_start) {
+    const uint64_t head_block = align_down(offset_, kBlockSize);
+    const uint64_t full_end = align_down(end_, kBlockSize);
+    Status s = co_await CopyOld(region_start, head_block);
+    if (s.ok() && full_end > head_block) {
+      std::byte* mem = payload_.buffer->data() + (payload_.data_offset - (offset_ - head_block));  // block-aligned
+      if (offset_ > head_block) s = co_await LoadHeadInto(mem, head_block);
+      if (s.ok()) s = co_await WriteBlocks(head_block, {mem, full_end - head_block});
     }
-    // The last, partial block (also the only block when the write starts and ends inside it).
-    AlignedBuffer block;
-    Status s = co_await ReadBlock(full_end, full_end == start ? start < length : end < length, block);
-    if (!s.ok()) co_return s;
-    uint64_t from = std::max(full_end, offset_);
-    std::memcpy(block.data() + (from - full_end), payload_.buffer->data() + payload_.data_offset + (from - offset_),
-                end - from);
-    co_return co_await WriteAll(full_end, {block.data(), kBlockSize});
+    if (s.ok() && end_ > full_end) {  // the last, partial block (the only one for a write inside a block)
+      AlignedBuffer block(kBlockSize, AlignedBuffer::Init::kUninitialized);
+      s = co_await LoadOld(full_end, block.span());
+      uint64_t from = std::max(full_end, offset_);
+      std::memcpy(block.data() + (from - full_end), payload_.buffer->data() + payload_.data_offset + (from - offset_),
+                  end_ - from);
+      count_user_copy(end_ - from);
+      if (s.ok()) s = co_await WriteBlocks(full_end, block.span());
+    }
+    if (s.ok()) s = co_await CopyOld(align_up(end_, kBlockSize), align_up(next_.length, kBlockSize));
+    co_return s;
   }
 
-  // Fills `block` with the block at `pos` when `existing` (its bytes matter), else with zeros.
-  Task<Status> ReadBlock(uint64_t pos, bool existing, AlignedBuffer& block) {
-    block = AlignedBuffer(kBlockSize, AlignedBuffer::Init::kZeroed);
-    if (!existing) co_return Status::Ok();
-    Result<size_t> n = co_await io_.Read(file_.get(), pos, block.span());
-    co_return n.status();  // a short read leaves zeros past the end of the file
+  // Writes the chunk's bytes [from, to) (block-aligned) as they were before this write.
+  Task<Status> CopyOld(uint64_t from, uint64_t to) {
+    for (uint64_t pos = from; pos < to; pos += kCopyStep) {
+      IoBuffer buffer = store_.io_.AcquireBuffer(std::min(kCopyStep, to - pos));
+      Status s = co_await LoadOld(pos, buffer.span());
+      if (s.ok()) s = co_await WriteBlocks(pos, buffer.span());
+      if (!s.ok()) co_return s;
+    }
+    co_return Status::Ok();
   }
 
-  Task<Status> WriteAll(uint64_t pos, std::span<const std::byte> data) {
-    Result<size_t> n = co_await io_.Write(file_.get(), pos, data);
+  // The bytes of the payload's first block before the payload: old bytes or zeros.
+  Task<Status> LoadHeadInto(std::byte* mem, uint64_t head_block) {
+    AlignedBuffer block(kBlockSize, AlignedBuffer::Init::kUninitialized);
+    Status s = co_await LoadOld(head_block, block.span());
+    std::memcpy(mem, block.data(), offset_ - head_block);
+    count_user_copy(offset_ - head_block);
+    co_return s;
+  }
+
+  // Fills `dst` (block-aligned) with the chunk's old bytes at `pos`: its stored blocks, verified,
+  // and zeros past its old length.
+  Task<Status> LoadOld(uint64_t pos, std::span<std::byte> dst) {
+    const uint64_t old_length = old_ ? old_->length : 0;
+    const uint64_t stored_end = std::min<uint64_t>(pos + dst.size(), align_up(old_length, kBlockSize));
+    if (stored_end > pos) {
+      Status s = co_await store_.ReadBlocks(id_, *old_, pos / kBlockSize, dst.first(stored_end - pos));
+      if (!s.ok()) co_return s;
+    }
+    const uint64_t zeros_from = std::clamp<uint64_t>(old_length, pos, pos + dst.size()) - pos;
+    std::memset(dst.data() + zeros_from, 0, dst.size() - zeros_from);
+    co_return Status::Ok();
+  }
+
+  // Writes whole blocks of the new chunk at `pos` and records their checksums.
+  Task<Status> WriteBlocks(uint64_t pos, std::span<const std::byte> blocks) {
+    for (uint64_t i = 0; i < blocks.size() / kBlockSize; ++i) {
+      const uint64_t block = pos / kBlockSize + i;
+      next_.block_crcs[block] = crc32c(blocks.data() + i * kBlockSize, BlockBytes(next_.length, block));
+    }
+    Result<size_t> n =
+        co_await store_.io_.Write(store_.space_->fd(next_.slot), SlotSpace::offset(next_.slot) + pos, blocks);
     co_return n.status();
   }
 
+  Status Commit() {
+    MetaChange change;
+    change.put.emplace_back(id_, next_);
+    if (allocated_) {
+      change.take.push_back(next_.slot);
+      if (old_) change.free.push_back(old_->slot);
+    }
+    return store_.meta_->Commit(change);
+  }
+
   ChunkStore& store_;
-  BlockIo& io_;
   ChunkId id_;
   uint64_t offset_;
+  uint64_t end_;
   AlignedPayload payload_;
-  UniqueFd file_;
+  std::optional<StoredChunk> old_;
+  StoredChunk next_;
+  bool allocated_ = false;
 };
 
 Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size) {
   if (Status s = ValidateWrite(id, offset, payload, chunk_size, options_.max_chunk_size); !s.ok()) co_return s;
   if (payload.length == 0) {  // nothing to write: report the chunk as it is
-    Result<std::optional<ChunkMeta>> meta = meta_->Get(id);
+    Result<std::optional<ChunkMeta>> meta = GetMeta(id);
     if (!meta.ok()) co_return meta.status();
     ChunkMeta m = meta->value_or(ChunkMeta{});
     co_return WriteResult{m.length, m.version};
@@ -137,6 +204,7 @@ Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, Aligned
     copy = AlignedBuffer(head + payload.length, AlignedBuffer::Init::kUninitialized);
     std::memcpy(copy.data() + head, payload.buffer->data() + payload.data_offset, payload.length);
     payload_bytes_copied_.fetch_add(payload.length);
+    count_user_copy(payload.length);
     payload = AlignedPayload{&copy, head, payload.length};
   }
   AsyncMutex::Guard guard = co_await LockFor(id).Lock();

@@ -3,13 +3,13 @@
 // argument checks, failed writes, and truncation (removal, cuts, idempotence, persistence).
 #include "zcfs/storage/chunk_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <map>
 
@@ -273,23 +273,8 @@ TEST_P(ChunkStoreTest, ReadBuffersComeFromThePoolWithoutCopy) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(chunk->data().data()) % kBlockSize, 1000u);
 }
 
-// The chunk files of `inode` left in the store's directory (the layout is private; tests peek).
-std::vector<std::string> ChunkFilesOf(const std::string& dir, uint64_t inode) {
-  char prefix[20];
-  std::snprintf(prefix, sizeof prefix, "%016" PRIx64 ".", inode);
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(dir + "/chunks")) {
-    std::string name = entry.path().filename().string();
-    if (name.starts_with(prefix)) out.push_back(name);
-  }
-  return out;
-}
-
-std::string ChunkFile(const std::string& dir, ChunkId id) {
-  char name[32];
-  std::snprintf(name, sizeof name, "%016" PRIx64 ".%08" PRIx32, id.inode, id.index);
-  return dir + "/chunks/" + name;
-}
+// Slots holding a chunk (committed or being written): what a store's chunks occupy on disk.
+uint64_t UsedSlots(const ChunkStore& store) { return store.space_stats().used_slots; }
 
 bool AllZero(const std::vector<std::byte>& bytes, size_t from, size_t to) {
   return std::all_of(bytes.begin() + from, bytes.begin() + to, [](std::byte b) { return b == std::byte{0}; });
@@ -304,7 +289,7 @@ TEST_P(ChunkStoreTest, TruncateToZeroRemovesOnlyThatInodesChunks) {
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->removed_chunks, 4u);
   EXPECT_EQ(done->truncated_chunks, 0u);
-  EXPECT_TRUE(ChunkFilesOf(store_->dir(), 20).empty());
+  EXPECT_EQ(UsedSlots(*store_), 8u);  // inode 20's four slots are free again
   for (uint32_t index : {0u, 1u, 2u, 0xFFFFFFFFu}) {
     auto meta = store_->GetMeta({20, index});
     ASSERT_TRUE(meta.ok());
@@ -335,8 +320,7 @@ TEST_P(ChunkStoreTest, TruncateCutsTheChunkAtTheLengthAndLaterWritesSeeZeros) {
   auto meta = store_->GetMeta({30, 1});
   ASSERT_TRUE(meta.ok() && meta->has_value());
   EXPECT_EQ((*meta)->length, cut);
-  EXPECT_EQ((*meta)->version, 2u);  // a cut is a change like a write
-  EXPECT_LE(std::filesystem::file_size(ChunkFile(store_->dir(), {30, 1})), cut);
+  EXPECT_EQ((*meta)->version, 2u);            // a cut is a change like a write
   auto whole = Read({30, 0}, 0, kChunkSize);  // before the cut chunk: untouched
   ASSERT_TRUE(whole.ok());
   EXPECT_TRUE(*whole == data);
@@ -355,11 +339,9 @@ TEST_P(ChunkStoreTest, TruncateCutsTheChunkAtTheLengthAndLaterWritesSeeZeros) {
   EXPECT_TRUE(std::all_of(got->begin() + 100000, got->end(), [](std::byte x) { return x == std::byte{0xB2}; }));
 }
 
-TEST_P(ChunkStoreTest, TruncateIsIdempotentAndToleratesMissingFiles) {
+TEST_P(ChunkStoreTest, TruncateIsIdempotent) {
   std::vector<std::byte> data(9000, std::byte{3});
   for (uint32_t index = 0; index < 4; ++index) ASSERT_TRUE(Write({40, index}, 0, data).ok());
-  // A file already gone (as after an interrupted removal) is not an error.
-  std::filesystem::remove(ChunkFile(store_->dir(), {40, 3}));
   auto first = Run(store_->Truncate(40, 2 * uint64_t{kChunkSize} + 100, kChunkSize));
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_EQ(first->removed_chunks, 1u);
@@ -372,28 +354,7 @@ TEST_P(ChunkStoreTest, TruncateIsIdempotentAndToleratesMissingFiles) {
   ASSERT_TRUE(meta.ok() && meta->has_value());
   EXPECT_EQ((*meta)->length, 100u);
   EXPECT_EQ((*meta)->version, 2u);  // the second call changed nothing
-  EXPECT_EQ(ChunkFilesOf(store_->dir(), 40).size(), 3u);
-}
-
-TEST_P(ChunkStoreTest, TruncateRetryCutsAFileLeftLongByACrash) {
-  // A crash between the metadata commit and the ftruncate leaves the old bytes in the file past the
-  // committed length; simulate it by appending them back, then retry.
-  std::vector<std::byte> data(9000, std::byte{6});
-  ASSERT_TRUE(Write({45, 0}, 0, data).ok());
-  ASSERT_TRUE(Run(store_->Truncate(45, 1000, kChunkSize)).ok());
-  const std::string path = ChunkFile(store_->dir(), {45, 0});
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::app);
-    std::vector<char> junk(20000, 0x66);
-    out.write(junk.data(), static_cast<std::streamsize>(junk.size()));
-  }
-  auto retry = Run(store_->Truncate(45, 1000, kChunkSize));
-  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
-  EXPECT_EQ(retry->truncated_chunks, 0u);  // the metadata was already cut
-  EXPECT_LE(std::filesystem::file_size(path), 1000u);
-  auto meta = store_->GetMeta({45, 0});
-  ASSERT_TRUE(meta.ok() && meta->has_value());
-  EXPECT_EQ((*meta)->length, 1000u);
+  EXPECT_EQ(UsedSlots(*store_), 3u);
 }
 
 TEST_P(ChunkStoreTest, TruncateAtAChunkBoundaryKeepsWholeChunks) {
@@ -434,11 +395,11 @@ TEST_P(ChunkStoreTest, TruncateRemovesManyChunksInGroups) {
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_EQ(done->removed_chunks, kChunks - 11);
   EXPECT_EQ(done->truncated_chunks, 1u);
-  EXPECT_EQ(ChunkFilesOf(store_->dir(), 60).size(), 11u);
+  EXPECT_EQ(UsedSlots(*store_), 11u);
   auto all = Run(store_->Truncate(60, 0, kChunkSize));
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->removed_chunks, 11u);
-  EXPECT_TRUE(ChunkFilesOf(store_->dir(), 60).empty());
+  EXPECT_EQ(UsedSlots(*store_), 0u);
 }
 
 TEST_P(ChunkStoreTest, TruncatePersistsAcrossReopen) {
@@ -464,6 +425,134 @@ TEST_P(ChunkStoreTest, TruncatePersistsAcrossReopen) {
 TEST_P(ChunkStoreTest, TruncateRejectsBadChunkSizes) {
   EXPECT_EQ(Run(store_->Truncate(1, 0, 0)).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(Run(store_->Truncate(1, 0, 8u << 20)).status().code(), Code::kInvalidArgument);  // above the limit
+}
+
+TEST_P(ChunkStoreTest, SmallChunksTakeSmallSlotsAndGrowingChunksMoveUp) {
+  std::mt19937_64 rng(21);
+  auto data = random_bytes(rng, 10000);
+  ASSERT_TRUE(Write({80, 0}, 0, data).ok());
+  EXPECT_EQ(store_->space_stats().used_bytes, 64u << 10);  // the smallest class
+  // Appends of 50 KB up to 1 MB: in place while the slot has room, then to the next class.
+  ChunkModel model;
+  model.Write(0, data);
+  for (uint64_t offset = data.size(); offset + 50000 <= kChunkSize; offset += 50000) {
+    auto more = random_bytes(rng, 50000);
+    ASSERT_TRUE(Write({80, 0}, offset, more).ok());
+    model.Write(offset, more);
+  }
+  auto got = Read({80, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == model.bytes);
+  EXPECT_EQ(UsedSlots(*store_), 1u);  // the slots it outgrew are free
+  EXPECT_EQ(store_->space_stats().used_bytes, uint64_t{kChunkSize});
+}
+
+TEST_P(ChunkStoreTest, OverwritesAreCopyOnWriteAndFreeTheOldSlot) {
+  std::mt19937_64 rng(22);
+  auto data = random_bytes(rng, 300000);
+  ASSERT_TRUE(Write({81, 0}, 0, data).ok());
+  ChunkModel model;
+  model.Write(0, data);
+  for (int i = 0; i < 20; ++i) {
+    uint64_t offset = PickEdgy(rng, 300000);
+    auto patch = random_bytes(rng, 1 + rng() % 20000);
+    ASSERT_TRUE(Write({81, 0}, offset, patch).ok());
+    model.Write(offset, patch);
+  }
+  auto got = Read({81, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == model.bytes);
+  EXPECT_EQ(UsedSlots(*store_), 1u);
+  EXPECT_EQ(store_->space_stats().data_files, 1u) << "overwrites should reuse the slots they free";
+}
+
+TEST_P(ChunkStoreTest, SpaceOfRemovedChunksIsReused) {
+  std::vector<std::byte> data(200000, std::byte{4});
+  for (uint32_t index = 0; index < 40; ++index) ASSERT_TRUE(Write({82, index}, 0, data).ok());
+  const ChunkStore::SpaceStats before = store_->space_stats();
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(Run(store_->Truncate(82, 0, kChunkSize)).ok());
+    EXPECT_EQ(UsedSlots(*store_), 0u);
+    for (uint32_t index = 0; index < 40; ++index) ASSERT_TRUE(Write({82, index}, 0, data).ok());
+  }
+  EXPECT_EQ(store_->space_stats().slot_bytes, before.slot_bytes) << "the data files grew instead of reusing slots";
+  EXPECT_EQ(store_->space_stats().data_files, before.data_files);
+}
+
+TEST_P(ChunkStoreTest, ReusedSlotsNeverShowTheirEarlierContents) {
+  std::vector<std::byte> secret(60000, std::byte{0xEE});
+  ASSERT_TRUE(Write({83, 0}, 0, secret).ok());
+  ASSERT_TRUE(Run(store_->Truncate(83, 0, kChunkSize)).ok());
+  // The next chunk gets the freed slot; its gap and the rest of its last block must read as zeros.
+  std::vector<std::byte> small(10, std::byte{1});
+  ASSERT_TRUE(Write({84, 0}, 30000, small).ok());
+  auto got = Read({84, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 30010u);
+  EXPECT_TRUE(AllZero(*got, 0, 30000));
+  ASSERT_TRUE(Write({84, 0}, 50000, small).ok());  // extends in place over the old bytes
+  got = Read({84, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 50010u);
+  EXPECT_TRUE(AllZero(*got, 30010, 50000));
+}
+
+TEST_P(ChunkStoreTest, AFlippedByteOnDiskIsAChecksumErrorNotWrongData) {
+  std::mt19937_64 rng(23);
+  auto data = random_bytes(rng, 20000);
+  ASSERT_TRUE(Write({85, 0}, 0, data).ok());
+  store_.reset();  // the only chunk: slot 0 of the first 64 KiB data file
+  const std::string file = dir_.path() + "/target/data/64KiB.0000";
+  {
+    int fd = ::open(file.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    char byte = 0;
+    ASSERT_EQ(::pread(fd, &byte, 1, 9000), 1);
+    byte = static_cast<char>(byte ^ 0x10);
+    ASSERT_EQ(::pwrite(fd, &byte, 1, 9000), 1);
+    ::close(fd);
+  }
+  Reopen();
+  auto bad = Read({85, 0}, 8000, 2000);  // block 2 holds byte 9000
+  EXPECT_EQ(bad.status().code(), Code::kChecksumMismatch) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("85/0"), std::string::npos) << bad.status().message();
+  auto good = Read({85, 0}, 0, 8192);  // blocks 0 and 1 are intact
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_TRUE(std::equal(good->begin(), good->end(), data.begin()));
+  // A write that must keep the damaged block fails rather than launder it under a new checksum.
+  std::vector<std::byte> patch(100, std::byte{2});
+  EXPECT_EQ(Write({85, 0}, 100, patch).status().code(), Code::kChecksumMismatch);
+  // One that replaces the whole chunk succeeds.
+  ASSERT_TRUE(Write({85, 0}, 0, data).ok());
+  auto healed = Read({85, 0}, 0, kChunkSize);
+  ASSERT_TRUE(healed.ok());
+  EXPECT_TRUE(*healed == data);
+}
+
+TEST_P(ChunkStoreTest, ManyDataFilesPerClassWhenFilesAreSmall) {
+  store_.reset();
+  auto store = ChunkStore::Open(
+      {.dir = dir_.path() + "/small-files", .grow_bytes = 128 << 10, .max_file_bytes = 256 << 10}, *io_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(*store);
+  std::mt19937_64 rng(24);
+  std::vector<std::vector<std::byte>> datas;
+  for (uint32_t index = 0; index < 10; ++index) {
+    datas.push_back(random_bytes(rng, 40000 + index));
+    ASSERT_TRUE(Write({86, index}, 0, datas.back()).ok());
+  }
+  EXPECT_EQ(store_->space_stats().data_files, 3u);  // 4 slots of 64 KiB per file
+  store_.reset();
+  store = ChunkStore::Open({.dir = dir_.path() + "/small-files", .grow_bytes = 128 << 10, .max_file_bytes = 256 << 10},
+                           *io_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  store_ = std::move(*store);
+  EXPECT_EQ(UsedSlots(*store_), 10u);
+  for (uint32_t index = 0; index < 10; ++index) {
+    auto got = Read({86, index}, 0, kChunkSize);
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(*got == datas[index]) << index;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockIo, ChunkStoreTest, ::testing::Values(IoKind::kUring, IoKind::kPread),

@@ -1,13 +1,15 @@
 // ChunkStore: the chunks of one storage target (a directory on a local disk).
 //
-// Layout: `<dir>/chunks/<inode:016x>.<index:08x>`, one file per chunk, opened O_DIRECT; metadata
-// (logical length, version) in RocksDB at `<dir>/chunk_meta.db`. The file layout is private: callers
-// see only chunk ids, offsets and lengths (issue 4 replaces the per-chunk files with size-class files).
+// Layout: chunk data in size-class data files under `<dir>/data` (slot_space.h: a chunk occupies one
+// slot of the smallest class holding it), chunk records (slot, logical length, version, a CRC32C per
+// 4 KiB block) and the slot bitmaps in RocksDB at `<dir>/chunk_meta.db`. The layout is private:
+// callers see only chunk ids, offsets and lengths.
 //
-// Durability: a write puts the data on disk and fdatasyncs it before the metadata commit (synced),
-// so committed metadata never describes data that could be lost. A failed write returns its error
-// and leaves the metadata, and every byte outside the written range, as they were (bytes inside the
-// range may be partly overwritten: writes are in place, not copy-on-write).
+// Durability and atomicity: a write never changes a committed byte in place. It writes into a free
+// slot (copy-on-write), or, when it only appends to a chunk whose slot has room, past the committed
+// length; then it fdatasyncs, then commits the record and the slot bitmap change in one synced
+// RocksDB batch. A crash at any point leaves every chunk with either its old or its new content.
+// Reads verify the checksum of every block they return (kChecksumMismatch otherwise).
 #pragma once
 
 #include <atomic>
@@ -27,6 +29,8 @@ namespace zcfs {
 namespace storage_internal {
 class ChunkMetaDb;
 class AsyncMutex;
+class SlotSpace;
+struct StoredChunk;
 }  // namespace storage_internal
 
 // The bytes of one read: owns the aligned buffer the disk filled and points at the requested range
@@ -71,8 +75,10 @@ class ChunkStore {
  public:
   struct Options {
     std::string dir;
-    uint32_t max_chunk_size = 64u << 20;  // largest chunk_size accepted; reads must stay below it
-    bool direct_io = true;                // O_DIRECT (tests on tmpfs may turn it off)
+    uint32_t max_chunk_size = 64u << 20;    // largest chunk_size accepted (at most 64 MiB)
+    bool direct_io = true;                  // O_DIRECT (tests on tmpfs may turn it off)
+    uint64_t grow_bytes = 256ull << 20;     // data files grow by this much at a time
+    uint64_t max_file_bytes = 64ull << 30;  // size of a data file before its class starts another
   };
 
   static Result<std::unique_ptr<ChunkStore>> Open(Options options, BlockIo& io);
@@ -80,7 +86,7 @@ class ChunkStore {
 
   // Reads [offset, offset + length) of the chunk, clipped at its logical length. An unknown chunk or
   // an offset at/after the end gives length 0 (a hole, not an error). offset + length beyond
-  // max_chunk_size is kInvalidArgument.
+  // max_chunk_size is kInvalidArgument; stored bytes that fail their checksum kChecksumMismatch.
   Task<Result<ChunkData>> Read(ChunkId id, uint64_t offset, uint64_t length);
 
   // Writes the payload at `offset`. offset + length must fit in chunk_size (<= max_chunk_size).
@@ -90,10 +96,10 @@ class ChunkStore {
   Task<Result<WriteResult>> Write(ChunkId id, uint64_t offset, std::span<const std::byte> data, uint32_t chunk_size);
 
   // Makes the chunks of `inode` hold no data at or past file offset `length`, for a file of
-  // `chunk_size` (in (0, max_chunk_size]): chunks that start at or past it are removed (file and
-  // metadata), the chunk containing it is cut to it (metadata, then the file, so that bytes past the
-  // cut read as zeros even after a later write extends the chunk). Crash safe and idempotent: after a
-  // failure or crash, calling it again finishes the job; chunks already gone are not an error.
+  // `chunk_size` (in (0, max_chunk_size]): chunks that start at or past it are removed (their slots
+  // freed), the chunk containing it is cut to it (bytes past the cut read as zeros even after a later
+  // write extends the chunk). Each step commits atomically; after a failure or crash, calling it
+  // again finishes the job; chunks already gone are not an error.
   Task<Result<TruncateResult>> Truncate(uint64_t inode, uint64_t length, uint32_t chunk_size);
 
   // The committed metadata, or nullopt for a chunk never written.
@@ -103,19 +109,29 @@ class ChunkStore {
   // Payload bytes copied because a payload was not placed at its in-block offset (0 on the RPC path).
   uint64_t payload_bytes_copied() const { return payload_bytes_copied_.load(); }
 
+  struct SpaceStats {
+    uint64_t slot_bytes = 0;  // in the data files
+    uint64_t used_bytes = 0;  // in slots that hold (or are being written with) a chunk
+    uint64_t used_slots = 0;
+    size_t data_files = 0;
+  };
+  SpaceStats space_stats() const;
+
  private:
   class Writer;
   class Truncator;
-  ChunkStore(Options options, BlockIo& io, std::unique_ptr<storage_internal::ChunkMetaDb> meta);
-  std::string ChunkPath(ChunkId id) const;
-  Result<int> OpenChunk(ChunkId id, bool create) const;
-  // fsync of the chunks directory: makes created and removed chunk files durable.
-  Status SyncChunkDir() const;
+  ChunkStore(Options options, BlockIo& io, std::unique_ptr<storage_internal::ChunkMetaDb> meta,
+             std::unique_ptr<storage_internal::SlotSpace> space);
+  // Reads the blocks [first_block, first_block + blocks) of a stored chunk into `dst` (block-aligned,
+  // blocks * 4 KiB) and verifies each against its checksum.
+  Task<Status> ReadBlocks(ChunkId id, const storage_internal::StoredChunk& chunk, uint64_t first_block,
+                          std::span<std::byte> dst);
   storage_internal::AsyncMutex& LockFor(ChunkId id);
 
   Options options_;
   BlockIo& io_;
   std::unique_ptr<storage_internal::ChunkMetaDb> meta_;
+  std::unique_ptr<storage_internal::SlotSpace> space_;
   std::unique_ptr<storage_internal::AsyncMutex[]> locks_;
   std::atomic<uint64_t> payload_bytes_copied_{0};
 };
