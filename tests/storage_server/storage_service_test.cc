@@ -8,11 +8,13 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "storage_server/test_util.h"
 #include "zcfs.pb.h"
+#include "zcfs/common/crc32c.h"
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
@@ -58,16 +60,20 @@ class StorageServiceTest : public ::testing::Test {
     ASSERT_TRUE(target.ok()) << target.status().ToString();
     target_ = std::move(*target);
     ASSERT_TRUE(target_->SetId(kTarget).ok());
-    service_ = std::make_unique<StorageService>(threads_.executor(), std::vector<StorageTarget*>{target_.get()});
+    service_ =
+        std::make_unique<StorageService>(threads_.executor(), std::vector<StorageTarget*>{target_.get()}, options_);
     server_ = std::make_unique<RpcServer>(threads_.context());
     service_->RegisterWith(*server_);
     auto endpoint = server_->Listen({"127.0.0.1", 0});
     ASSERT_TRUE(endpoint.ok()) << endpoint.status().ToString();
-    auto channel = run_blocking(
-        threads_.executor(),
-        RpcChannel::Connect(threads_.executor(), {"127.0.0.1", endpoint->port()}, std::chrono::seconds(5)));
+    port_ = endpoint->port();
+    auto channel = Connect();
     ASSERT_TRUE(channel.ok()) << channel.status().ToString();
     channel_ = *channel;
+  }
+  Result<std::shared_ptr<RpcChannel>> Connect() {
+    return run_blocking(threads_.executor(),
+                        RpcChannel::Connect(threads_.executor(), {"127.0.0.1", port_}, std::chrono::seconds(5)));
   }
   void TearDown() override {
     if (channel_) channel_->Close();
@@ -107,6 +113,7 @@ class StorageServiceTest : public ::testing::Test {
     return {data->data().begin(), data->data().end()};
   }
 
+  StorageServiceOptions options_;  // derived fixtures set it before SetUp()
   ScratchDir dir_;
   IoThreads threads_{2};
   std::unique_ptr<UringBlockIo> io_;
@@ -114,11 +121,14 @@ class StorageServiceTest : public ::testing::Test {
   std::unique_ptr<StorageService> service_;
   std::unique_ptr<RpcServer> server_;
   std::shared_ptr<RpcChannel> channel_;
+  uint16_t port_ = 0;
 };
 
-pb::ReadPiece Piece(uint64_t inode, uint32_t target, uint32_t offset, uint32_t length, uint64_t region_offset) {
+pb::ReadPiece Piece(uint64_t inode, uint32_t target, uint32_t offset, uint32_t length, uint64_t region_offset,
+                    uint32_t index = 0) {
   pb::ReadPiece piece;
   piece.set_inode(inode);
+  piece.set_chunk_index(index);
   piece.set_target_id(target);
   piece.set_offset(offset);
   piece.set_length(length);
@@ -231,6 +241,266 @@ TEST_F(StorageServiceTest, TruncateChunksErrorsAreReplyStatuses) {
     auto reply = TruncateChunks(1, kTarget, 0, good);
     EXPECT_TRUE(reply.ok()) << good << ": " << reply.status().ToString();
   }
+}
+
+// A batched read whose reply data lands in `dest` at each piece's region_offset; returns the results.
+Task<Result<pb::BatchReadReply>> BatchReadInto(std::shared_ptr<RpcChannel> channel, pb::BatchReadRequest request,
+                                               std::byte* dest,
+                                               std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+  auto parsed = std::make_shared<pb::BatchReadReply>();
+  CallOptions options;
+  options.timeout = timeout;
+  options.placement = [parsed, &request, dest](const FrameHeader&,
+                                               std::string_view body) -> Result<std::vector<asio::mutable_buffer>> {
+    RETURN_IF_ERROR(ParseMessage(*parsed, body, "BatchReadReply"));
+    if (parsed->results_size() != request.pieces_size()) return Error(Code::kProtocolError, "wrong result count");
+    std::vector<asio::mutable_buffer> out;
+    for (int i = 0; i < parsed->results_size(); ++i) {
+      if (parsed->results(i).status() != 0 || parsed->results(i).length() == 0) continue;
+      out.emplace_back(dest + request.pieces(i).region_offset(), parsed->results(i).length());
+    }
+    return out;
+  };
+  auto reply = co_await channel->Call(method::kBatchRead, request.SerializeAsString(), std::move(options));
+  if (!reply.ok()) co_return reply.status();
+  if (reply->payload_len == 0) {  // no placement ran
+    Status s = ParseMessage(*parsed, reply->body, "BatchReadReply");
+    if (!s.ok()) co_return s;
+  }
+  co_return *parsed;
+}
+
+TEST_F(StorageServiceTest, BatchReadRefusesOversizedBatchesWhole) {
+  pb::BatchReadRequest too_many;
+  for (uint32_t i = 0; i <= batch_read::kMaxPieces; ++i) *too_many.add_pieces() = Piece(5, kTarget, 0, 16, 0, i);
+  auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, too_many, nullptr));
+  EXPECT_EQ(reply.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(reply.status().message().find("split the batch"), std::string::npos) << reply.status().ToString();
+
+  pb::BatchReadRequest too_big;  // 65 pieces of 1 MiB: over the 64 MiB a reply may carry
+  for (uint32_t i = 0; i < 65; ++i) *too_big.add_pieces() = Piece(5, kTarget, 0, 1 << 20, 0, i);
+  reply = run_blocking(threads_.executor(), BatchReadInto(channel_, too_big, nullptr));
+  EXPECT_EQ(reply.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(reply.status().message().find("67108864"), std::string::npos) << reply.status().ToString();
+
+  pb::BatchReadRequest at_limits;  // exactly the limits: accepted (chunks never written: holes)
+  for (uint32_t i = 0; i < batch_read::kMaxPieces; ++i) {
+    *at_limits.add_pieces() = Piece(5, kTarget, 0, batch_read::kMaxBytes / batch_read::kMaxPieces, 0, i);
+  }
+  reply = run_blocking(threads_.executor(), BatchReadInto(channel_, at_limits, nullptr));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->results_size(), static_cast<int>(batch_read::kMaxPieces));
+  EXPECT_EQ(service_->read_memory().held_bytes, 0u);
+}
+
+TEST_F(StorageServiceTest, BadPiecesFailAloneAndHolesReadEmpty) {
+  std::mt19937_64 rng(5);
+  auto data = random_bytes(rng, 10000);
+  ASSERT_TRUE(WriteChunk(8, kTarget, 0, data).ok());
+  const uint32_t max_chunk = 64u << 20;
+  pb::BatchReadRequest request;
+  *request.add_pieces() = Piece(8, kTarget, 0, 10000, 0);                    // 0: good
+  *request.add_pieces() = Piece(8, kTarget, max_chunk - 10, 100, 0);         // 1: reaches past 64 MiB
+  *request.add_pieces() = Piece(8, kTarget, 0, 0xffffffffu, 0);              // 2: absurd length, not counted
+  *request.add_pieces() = Piece(8, kTarget, 20000, 4096, 10000);             // 3: past the chunk's end
+  *request.add_pieces() = Piece(8, kTarget, 0, 4096, 10000, 7);              // 4: a chunk never written
+  *request.add_pieces() = Piece(8, 0, 0, 4096, 10000);                       // 5: target 0 is never served
+  *request.add_pieces() = Piece(8, kTarget, 100, 0, 10000);                  // 6: empty
+  *request.add_pieces() = Piece(8, kTarget, max_chunk - 4096, 4096, 10000);  // 7: the last block: a hole
+  std::vector<std::byte> dest(10000);
+  auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, request, dest.data()));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ASSERT_EQ(reply->results_size(), 8);
+  EXPECT_EQ(reply->results(0).status(), 0u);
+  EXPECT_EQ(reply->results(0).length(), 10000u);
+  EXPECT_EQ(dest, data);
+  for (int bad : {1, 2}) {
+    EXPECT_EQ(reply->results(bad).status(), static_cast<uint32_t>(Code::kInvalidArgument)) << bad;
+    EXPECT_NE(reply->results(bad).message().find("largest chunk size"), std::string::npos)
+        << reply->results(bad).message();
+    EXPECT_NE(reply->results(bad).message().find("chunk 8/0"), std::string::npos) << reply->results(bad).message();
+  }
+  for (int hole : {3, 4, 6, 7}) {
+    EXPECT_EQ(reply->results(hole).status(), 0u) << hole;
+    EXPECT_EQ(reply->results(hole).length(), 0u) << hole;
+  }
+  EXPECT_EQ(reply->results(5).status(), static_cast<uint32_t>(Code::kStaleRouting));
+
+  // A body that is not a BatchReadRequest fails the call, not the connection.
+  auto garbage = run_blocking(threads_.executor(), channel_->Call(method::kBatchRead, "\xff\xff\xff", {}));
+  EXPECT_EQ(garbage.status().code(), Code::kProtocolError);
+  EXPECT_TRUE(WriteChunk(8, kTarget, 0, data).ok());
+}
+
+TEST_F(StorageServiceTest, BatchReadCarriesTheCrc32cOfTheBytesSent) {
+  std::mt19937_64 rng(6);
+  auto data = random_bytes(rng, 50000);
+  ASSERT_TRUE(WriteChunk(9, kTarget, 0, data).ok());
+  pb::BatchReadRequest request;
+  *request.add_pieces() = Piece(9, kTarget, 0, 50000, 0);
+  *request.add_pieces() = Piece(9, kTarget, 1234, 5000, 50000);   // unaligned inside a block
+  *request.add_pieces() = Piece(9, kTarget, 49000, 4096, 55000);  // clipped at the end: 1000 bytes
+  *request.add_pieces() = Piece(9, kTarget, 0, 4096, 60000, 3);   // a hole: no bytes
+  *request.add_pieces() = Piece(9, 99, 0, 4096, 60000);           // failed: no crc
+  std::vector<std::byte> dest(60000);
+  for (bool want : {true, false}) {
+    request.set_want_crc32c(want);
+    auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, request, dest.data()));
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    ASSERT_EQ(reply->results_size(), 5);
+    EXPECT_EQ(reply->results(2).length(), 1000u);
+    for (int i = 0; i < 3; ++i) {
+      const auto& piece = request.pieces(i);
+      uint32_t expected = want ? crc32c(data.data() + piece.offset(), reply->results(i).length()) : 0;
+      EXPECT_EQ(reply->results(i).crc32c(), expected) << i;
+      EXPECT_EQ(crc32c(dest.data() + piece.region_offset(), reply->results(i).length()),
+                crc32c(data.data() + piece.offset(), reply->results(i).length()));
+    }
+    EXPECT_EQ(reply->results(3).crc32c(), 0u);
+    EXPECT_EQ(reply->results(4).crc32c(), 0u);
+  }
+}
+
+TEST_F(StorageServiceTest, ListTargetsNamesTheServedTargets) {
+  auto reply = run_blocking(threads_.executor(),
+                            CallPb<pb::ListTargetsReply>(*channel_, method::kListTargets, pb::ListTargetsRequest()));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  ASSERT_EQ(reply->targets_size(), 1);
+  EXPECT_EQ(reply->targets(0).target_id(), kTarget);
+  EXPECT_EQ(reply->targets(0).path(), dir_.path() + "/target0");
+  EXPECT_GT(reply->targets(0).capacity_bytes(), 0u);
+}
+
+// A small read memory budget: 4 MiB for the server, 2 MiB (one batch of two 1 MiB chunks) per connection.
+class StorageServiceBudgetTest : public StorageServiceTest {
+ protected:
+  static constexpr uint64_t kBudget = 4 << 20;
+  static constexpr int kChunks = 4;
+
+  void SetUp() override {
+    options_.read_memory_bytes = kBudget;
+    options_.client_read_bytes = 2 << 20;
+    StorageServiceTest::SetUp();
+    std::mt19937_64 rng(7);
+    for (uint32_t i = 0; i < kChunks; ++i) {
+      chunks_.push_back(random_bytes(rng, kChunkSize));
+      ASSERT_TRUE(WriteChunk(kInode, kTarget, 0, chunks_.back(), i).ok());
+    }
+  }
+  // Two whole chunks (2 MiB of buffers): chunk `first` and the next one.
+  static pb::BatchReadRequest TwoChunks(uint32_t first) {
+    pb::BatchReadRequest request;
+    *request.add_pieces() = Piece(kInode, kTarget, 0, kChunkSize, 0, first % kChunks);
+    *request.add_pieces() = Piece(kInode, kTarget, 0, kChunkSize, kChunkSize, (first + 1) % kChunks);
+    return request;
+  }
+  // Starts `count` two-chunk batches on `channel` into `sink` (2 MiB); counts them as they end.
+  struct Flood {
+    std::vector<std::byte> sink = std::vector<std::byte>(2 * kChunkSize);
+    std::atomic<int> done{0};
+    std::atomic<int> failed{0};
+  };
+  void StartFlood(std::shared_ptr<RpcChannel> channel, Flood& flood, int count) {
+    for (int k = 0; k < count; ++k) {
+      asio::co_spawn(threads_.executor(), BatchReadInto(channel, TwoChunks(k), flood.sink.data()),
+                     [&flood](std::exception_ptr e, Result<pb::BatchReadReply> r) {
+                       if (e || !r.ok() || r->results(0).length() != kChunkSize) ++flood.failed;
+                       ++flood.done;
+                     });
+    }
+  }
+
+  static constexpr uint64_t kInode = 77;
+  std::vector<std::vector<std::byte>> chunks_;
+};
+
+TEST_F(StorageServiceBudgetTest, ReadMemoryStaysWithinTheBudget) {
+  constexpr int kConnections = 4;
+  constexpr int kBatches = 12;
+  std::vector<std::shared_ptr<RpcChannel>> channels;
+  std::vector<std::vector<std::byte>> sinks(kConnections * kBatches, std::vector<std::byte>(2 * kChunkSize));
+  std::vector<std::future<Result<pb::BatchReadReply>>> replies;
+  for (int c = 0; c < kConnections; ++c) {
+    auto channel = Connect();
+    ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+    channels.push_back(*channel);
+    for (int k = 0; k < kBatches; ++k) {
+      replies.push_back(asio::co_spawn(threads_.executor(),
+                                       BatchReadInto(*channel, TwoChunks(c + k), sinks[c * kBatches + k].data()),
+                                       asio::use_future));
+    }
+  }
+  for (size_t i = 0; i < replies.size(); ++i) {
+    auto reply = replies[i].get();
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    uint32_t first = static_cast<uint32_t>(i / kBatches + i % kBatches);
+    ASSERT_TRUE(std::equal(chunks_[first % kChunks].begin(), chunks_[first % kChunks].end(), sinks[i].begin()));
+    ASSERT_TRUE(std::equal(chunks_[(first + 1) % kChunks].begin(), chunks_[(first + 1) % kChunks].end(),
+                           sinks[i].begin() + kChunkSize));
+  }
+  ASSERT_TRUE(eventually([&] { return service_->read_memory().held_bytes == 0; }));
+  ReadMemoryStats stats = service_->read_memory();
+  EXPECT_EQ(stats.granted_batches, uint64_t{kConnections * kBatches});
+  EXPECT_EQ(stats.waiting_batches, 0u);
+  EXPECT_GE(stats.peak_bytes, 2u * kChunkSize);  // at least one whole batch was held
+  EXPECT_LE(stats.peak_bytes, kBudget);          // 48 batches of 2 MiB asked at once, never over 4 MiB held
+  for (auto& c : channels) c->Close();
+}
+
+TEST_F(StorageServiceBudgetTest, GreedyConnectionsDoNotStarveALightOne) {
+  // Two greedy connections queue 60 batches each; together they can fill the server's budget.
+  constexpr int kGreedyBatches = 60;
+  std::vector<std::shared_ptr<RpcChannel>> greedy;
+  Flood floods[2];
+  for (auto& flood : floods) {
+    auto channel = Connect();
+    ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+    greedy.push_back(*channel);
+    StartFlood(*channel, flood, kGreedyBatches);
+  }
+  // Every greedy batch has reached the server (queued, being read or done) before the light client asks.
+  ASSERT_TRUE(eventually([&] {
+    ReadMemoryStats s = service_->read_memory();
+    return s.waiting_batches + s.granted_batches >= 2 * kGreedyBatches;
+  }));
+  // The light client reads one block at a time; each read waits for at most a few greedy batches.
+  std::vector<std::byte> block(4096);
+  for (int i = 0; i < 4; ++i) {
+    pb::BatchReadRequest request;
+    *request.add_pieces() = Piece(kInode, kTarget, 4096 * i, 4096, 0, 2);
+    auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, request, block.data()));
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    ASSERT_EQ(reply->results(0).length(), 4096u);
+    ASSERT_TRUE(std::equal(block.begin(), block.end(), chunks_[2].begin() + 4096 * i));
+  }
+  int greedy_done = floods[0].done.load() + floods[1].done.load();
+  EXPECT_LT(greedy_done, 2 * kGreedyBatches) << "the light reads waited for every greedy batch";
+  ASSERT_TRUE(eventually([&] { return floods[0].done == kGreedyBatches && floods[1].done == kGreedyBatches; }));
+  EXPECT_EQ(floods[0].failed + floods[1].failed, 0);
+  EXPECT_LE(service_->read_memory().peak_bytes, kBudget);
+  for (auto& c : greedy) c->Close();
+}
+
+TEST_F(StorageServiceBudgetTest, AConnectionClosedMidTransferGivesItsMemoryBack) {
+  auto channel = Connect();
+  ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+  Flood flood;
+  StartFlood(*channel, flood, 20);
+  ASSERT_TRUE(eventually([&] { return service_->read_memory().waiting_batches >= 10; }));
+  (*channel)->Close();  // with batches being read, sent and queued
+  ASSERT_TRUE(eventually([&] { return flood.done == 20; }));
+  EXPECT_GT(flood.failed.load(), 0);
+  ASSERT_TRUE(eventually([&] {
+    ReadMemoryStats s = service_->read_memory();
+    return s.held_bytes == 0 && s.waiting_batches == 0 && service_->active_requests() == 0 &&
+           server_->connection_count() == 1;
+  }));
+  // The server goes on serving, with its whole budget.
+  std::vector<std::byte> dest(2 * kChunkSize);
+  auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, TwoChunks(1), dest.data()));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_TRUE(std::equal(chunks_[1].begin(), chunks_[1].end(), dest.begin()));
+  EXPECT_LE(service_->read_memory().peak_bytes, kBudget);
 }
 
 // A meta server that answers RegisterNode, failing the first `fail_first` calls.
