@@ -1,5 +1,6 @@
 #include "zcfs/storage/pread_block_io.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +40,23 @@ Task<Status> PreadBlockIo::Sync(int fd) {
   if (int err = write_errno_.load(); err != 0) co_return Status::FromErrno(err, "fdatasync (injected)");
   if (::fdatasync(fd) != 0) co_return Status::FromErrno(errno, "fdatasync");
   co_return Status::Ok();
+}
+
+Status PreadBlockIo::RegisterFile(int fd) {
+  if (fd < 0 || ::fcntl(fd, F_GETFD) < 0) return Status::FromErrno(EBADF, "register fd " + std::to_string(fd));
+  std::lock_guard lock(mutex_);
+  registered_.insert(fd);
+  return Status::Ok();
+}
+
+void PreadBlockIo::UnregisterFile(int fd) {
+  std::lock_guard lock(mutex_);
+  registered_.erase(fd);
+}
+
+std::set<int> PreadBlockIo::registered_files() const {
+  std::lock_guard lock(mutex_);
+  return registered_;
 }
 
 }  // namespace zcfs

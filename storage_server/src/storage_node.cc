@@ -27,7 +27,7 @@ Status StorageNode::Init() {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
   if (ec) return Error(code_from_errno(ec.value()), "create " + options_.data_dir + ": " + ec.message());
-  ASSIGN_OR_RETURN(block_io_, UringBlockIo::Create(threads_.executor(), options_.io));
+  ASSIGN_OR_RETURN(block_io_, UringBlockIo::Create(threads_, options_.io));
   std::vector<StorageTarget*> targets;
   for (const std::string& dir : options_.target_dirs) {
     ChunkStore::Options store;
@@ -37,8 +37,12 @@ Status StorageNode::Init() {
     targets.push_back(target.get());
     targets_.push_back(std::move(target));
   }
-  service_ = std::make_unique<StorageService>(threads_.executor(), targets);
-  server_ = std::make_unique<RpcServer>(threads_.context());
+  // The service runs piece reads and truncates on the executor it is given; one context serves. (Piece
+  // reads would best stay on their connection's context, co_await asio::this_coro::executor, so
+  // they use that thread's ring: that is StorageService's choice.)
+  asio::any_io_executor first = threads_.context(0).get_executor();
+  service_ = std::make_unique<StorageService>(first, targets);
+  server_ = std::make_unique<RpcServer>(threads_);
   service_->RegisterWith(*server_);
   ASSIGN_OR_RETURN(endpoint_, server_->Listen(options_.listen));
   std::string address = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
@@ -50,7 +54,7 @@ Status StorageNode::Init() {
   reg.advertise_address = address;
   reg.interval = options_.heartbeat;
   std::string ready_file = options_.ready_file;
-  registrar_ = std::make_unique<NodeRegistrar>(threads_.executor(), reg, targets, [ready_file, address] {
+  registrar_ = std::make_unique<NodeRegistrar>(first, reg, targets, [ready_file, address] {
     if (ready_file.empty()) return;
     Status s = write_file_atomic(ready_file, address);
     if (!s.ok()) LOG_ERROR << "ready file: " << s.ToString();

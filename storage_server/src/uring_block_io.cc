@@ -1,136 +1,199 @@
 #include "zcfs/storage/uring_block_io.h"
 
-#include <liburing.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <mutex>
 #include <vector>
 
-#include "zcfs/proto/any_handler.h"
+#include "uring_ring.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs {
 
-
 namespace {
 
-// State of one request, pointed at by its SQE's user_data until it completes.
-struct UringOp {
-  enum class Kind { kRead, kWrite, kSync };
-  Kind kind = Kind::kRead;
-  int fd = -1;
-  uint64_t offset = 0;
-  std::byte* buf = nullptr;
-  size_t len = 0;
-  size_t done = 0;
-  int fixed_index = -1;  // registered buffer holding buf, or -1
-  int retries = 0;
-  AnyHandler<Result<size_t>> handler;
-};
+// fds at or above this are never registered: the fd -> slot map is a flat array read without a lock.
+// Data files are opened at startup and get small numbers.
+constexpr int kMaxRegisteredFd = 1 << 16;
 
-constexpr int kMaxRetries = 10000;  // -EAGAIN storms end as an error instead of spinning forever
+// The execution context behind an executor (a strand's is the context it runs on).
+const asio::execution_context* ContextOf(const asio::any_io_executor& executor) {
+  return &asio::query(executor, asio::execution::context_as<asio::execution_context&>);
+}
 
 }  // namespace
 
-// Owns the ring, the eventfd watcher and the buffer pool. Thread-safe: submissions are serialized by
-// sq_mutex_, completion reaping (one watcher handler at a time) by cq_mutex_.
-class UringBlockIo::Impl : public std::enable_shared_from_this<Impl> {
+// The rings, the shared buffer pool and the registered-file map. Thread-safe.
+class UringBlockIo::Impl {
  public:
-  Impl(asio::any_io_executor executor, Options options)
+  explicit Impl(Options options)
       : options_(options),
-        watcher_(executor),
-        pool_(std::make_shared<BufferPool>(options.buffer_count, options.buffer_size)) {}
-
-  ~Impl() {
-    DrainInFlight();
-    if (ring_ready_) io_uring_queue_exit(&ring_);
-    if (efd_ >= 0) ::close(efd_);
+        pool_(std::make_shared<BufferPool>(options.buffer_count, options.buffer_size)),
+        slot_of_fd_(new std::atomic<int32_t>[kMaxRegisteredFd]) {
+    for (int fd = 0; fd < kMaxRegisteredFd; ++fd) slot_of_fd_[fd].store(-1, std::memory_order_relaxed);
   }
 
-  Status Init() {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_CQSIZE;
-    params.cq_entries = options_.queue_depth * 4;
-    int ret = io_uring_queue_init_params(options_.queue_depth, &ring_, &params);
-    if (ret < 0) return Status::FromErrno(-ret, "io_uring_queue_init");
-    ring_ready_ = true;
-    efd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (efd_ < 0) return Status::FromErrno(errno, "eventfd");
-    ret = io_uring_register_eventfd(&ring_, efd_);
-    if (ret < 0) return Status::FromErrno(-ret, "io_uring_register_eventfd");
-    RegisterBuffers();
-    boost::system::error_code ec;
-    watcher_.assign(::dup(efd_), ec);
-    if (ec) return Error(Code::kInternal, "watch eventfd: " + ec.message());
+  ~Impl() {
+    for (auto& ring : rings_) ring->Shutdown();
+  }
+
+  // Adds a ring on `executor`, which runs one handler at a time; `context` is where the waiters that
+  // belong to this ring run.
+  Status AddRing(asio::any_io_executor executor, std::function<bool()> running_here,
+                 const asio::execution_context* context) {
+    uring::Ring::Config config{.queue_depth = options_.queue_depth, .max_retries = options_.max_retries};
+    ASSIGN_OR_RETURN(auto ring, uring::Ring::Create(std::move(executor), std::move(running_here), config));
+    rings_.push_back(std::move(ring));
+    contexts_.push_back(context);
     return Status::Ok();
   }
 
-  void StartWatching() {
-    std::lock_guard lock(cq_mutex_);
-    ArmWatcher();
+  // Registers the buffers and the file tables, then starts the completion watchers.
+  void Finish() {
+    RegisterBuffers();
+    RegisterFileTables();
+    for (auto& ring : rings_) ring->StartWatching();
   }
 
-  // Stops watching. A watcher handler already running finishes (it holds a reference to this).
-  void Shutdown() {
-    std::lock_guard lock(cq_mutex_);
-    closing_ = true;
-    boost::system::error_code ec;
-    watcher_.close(ec);
-  }
-
-  // Starts one operation; the handler gets the result.
   template <typename Handler>
-  void Start(UringOp::Kind kind, int fd, uint64_t offset, std::byte* buf, size_t len, Handler handler) {
-    auto* op = new UringOp;
+  void Start(uring::Op::Kind kind, int fd, uint64_t offset, std::byte* buf, size_t len, Handler handler) {
+    if (kind != uring::Op::Kind::kSync && len == 0) {
+      AnyHandler<Result<size_t>>(std::move(handler)).Complete(size_t{0});
+      return;
+    }
+    auto* op = new uring::Op;
     op->kind = kind;
     op->fd = fd;
+    op->file_slot = SlotOf(fd);
     op->offset = offset;
     op->buf = buf;
     op->len = len;
-    op->fixed_index = registered_ ? FindFixed(buf, len) : -1;
+    op->fixed_index = FindFixed(buf, len);
+    const size_t home = RingOfContext(ContextOf(asio::get_associated_executor(handler)));
     op->handler = AnyHandler<Result<size_t>>(std::move(handler));
-    if (kind != UringOp::Kind::kSync && len == 0) return Finish(op, size_t{0});
-    in_flight_.fetch_add(1);
-    Submit(op);
+    if (home < rings_.size()) {
+      uring::Ring& ring = *rings_[home];
+      if (ring.RunningHere()) return ring.Start(op);  // the common case: no lock, no hop
+      return ring.Post(op);
+    }
+    op->foreign = true;
+    rings_[next_ring_.fetch_add(1, std::memory_order_relaxed) % rings_.size()]->Post(op);
+  }
+
+  Status RegisterFile(int fd) {
+    if (fd < 0) return Error(Code::kInvalidArgument, "cannot register fd " + std::to_string(fd));
+    if (fd >= kMaxRegisteredFd) {
+      return Error(Code::kResourceExhausted, "fd " + std::to_string(fd) + " is beyond the registered-file map");
+    }
+    std::lock_guard lock(files_mutex_);
+    if (!files_ready_) return Error(Code::kNotSupported, "this kernel has no sparse io_uring file tables");
+    if (slot_of_fd_[fd].load(std::memory_order_relaxed) >= 0) return Status::Ok();
+    if (free_slots_.empty()) {
+      return Error(Code::kResourceExhausted, "all " + std::to_string(file_slots_) +
+                                                 " registered-file slots are in use (fd " + std::to_string(fd) + ")");
+    }
+    const unsigned slot = free_slots_.back();
+    for (size_t i = 0; i < rings_.size(); ++i) {
+      Status s = rings_[i]->UpdateFileSlot(slot, fd);
+      if (s.ok()) continue;
+      for (size_t j = 0; j < i; ++j) (void)rings_[j]->UpdateFileSlot(slot, -1);
+      return s;
+    }
+    free_slots_.pop_back();
+    // Published last: an operation that sees the slot finds the file in every ring.
+    slot_of_fd_[fd].store(static_cast<int32_t>(slot), std::memory_order_release);
+    return Status::Ok();
+  }
+
+  void UnregisterFile(int fd) {
+    if (fd < 0 || fd >= kMaxRegisteredFd) return;
+    std::lock_guard lock(files_mutex_);
+    const int32_t slot = slot_of_fd_[fd].load(std::memory_order_relaxed);
+    if (slot < 0) return;
+    // Unpublished first. The caller guarantees no operation on fd is in flight or starting, so no
+    // SQE names the slot any more; the kernel keeps its own reference for requests it still holds.
+    slot_of_fd_[fd].store(-1, std::memory_order_release);
+    for (auto& ring : rings_) {
+      Status s = ring->UpdateFileSlot(static_cast<unsigned>(slot), -1);
+      if (!s.ok()) LOG_WARN << "unregister fd " << fd << ": " << s.ToString();
+    }
+    free_slots_.push_back(static_cast<unsigned>(slot));
+  }
+
+  void InjectEagain(int completions) {
+    for (auto& ring : rings_) ring->InjectEagain(completions);
   }
 
   IoBuffer Acquire(size_t size) { return pool_->Acquire(size); }
   const BufferPool& pool() const { return *pool_; }
+  size_t ring_count() const { return rings_.size(); }
 
-  Stats stats() const {
+  Stats StatsOf(size_t first, size_t last) const {
     Stats s;
-    s.fixed_ops = fixed_ops_.load();
-    s.plain_ops = plain_ops_.load();
-    s.resubmits = resubmits_.load();
+    for (size_t i = first; i < last; ++i) {
+      uring::RingCounters c = rings_[i]->counters();
+      s.sqes += c.sqes;
+      s.submits += c.submits;
+      s.fixed_ops += c.fixed_ops;
+      s.plain_ops += c.plain_ops;
+      s.fixed_file_ops += c.fixed_file_ops;
+      s.resubmits += c.resubmits;
+      s.foreign_completions += c.foreign_completions;
+      s.backlogged += c.backlogged;
+    }
     s.pool_fallbacks = pool_->fallback_count();
-    s.buffers_registered = registered_;
+    s.buffers_registered = !fixed_.empty();
+    s.buffers_cloned = rings_.size() > 1 &&
+                       std::all_of(rings_.begin() + 1, rings_.end(), [](const auto& r) { return r->buffers_cloned(); });
+    std::lock_guard lock(files_mutex_);
+    s.registered_files = file_slots_ - free_slots_.size();
     return s;
   }
 
  private:
+  // Every ring gets the same table; rings after the first clone it from the first when they can.
+  // Fixed buffers are used only when every ring has them, so any buffer works on any ring.
   void RegisterBuffers() {
     std::vector<iovec> iovecs;
     for (auto region : pool_->regions()) iovecs.push_back({region.data(), region.size()});
     if (iovecs.empty()) return;
-    int ret = io_uring_register_buffers(&ring_, iovecs.data(), static_cast<unsigned>(iovecs.size()));
-    if (ret < 0) {
-      LOG_WARN << "io_uring_register_buffers(" << iovecs.size() << " x " << pool_->buffer_size()
-               << " bytes) failed: " << Status::FromErrno(-ret, "").ToString() << "; using plain READ/WRITE";
-      return;
+    for (auto& ring : rings_) {
+      Status s = ring->RegisterBuffers(iovecs, rings_.front().get() == ring.get() ? nullptr : rings_.front().get());
+      if (!s.ok()) {
+        LOG_WARN << s.ToString() << " (" << iovecs.size() << " x " << pool_->buffer_size()
+                 << " bytes); using plain READ/WRITE";
+        return;
+      }
     }
     for (size_t i = 0; i < iovecs.size(); ++i) {
       fixed_.push_back({reinterpret_cast<uintptr_t>(iovecs[i].iov_base), static_cast<int>(i)});
     }
     std::sort(fixed_.begin(), fixed_.end());
-    registered_ = true;
+  }
+
+  void RegisterFileTables() {
+    rlimit nofile{};
+    unsigned slots = options_.registered_files;
+    if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < slots) slots = unsigned(nofile.rlim_cur);
+    if (slots == 0) return;
+    for (auto& ring : rings_) {
+      Status s = ring->RegisterFileTable(slots);
+      if (!s.ok()) {
+        LOG_WARN << s.ToString() << "; data files are not registered";
+        return;
+      }
+    }
+    std::lock_guard lock(files_mutex_);
+    files_ready_ = true;
+    file_slots_ = slots;
+    for (unsigned slot = slots; slot > 0; --slot) free_slots_.push_back(slot - 1);
   }
 
   // The registered buffer that holds [p, p+len) entirely, or -1.
   int FindFixed(const void* p, size_t len) const {
+    if (fixed_.empty()) return -1;
     auto addr = reinterpret_cast<uintptr_t>(p);
     auto it = std::upper_bound(fixed_.begin(), fixed_.end(), std::pair<uintptr_t, int>{addr, INT32_MAX});
     if (it == fixed_.begin()) return -1;
@@ -138,187 +201,89 @@ class UringBlockIo::Impl : public std::enable_shared_from_this<Impl> {
     return addr + len <= it->first + pool_->buffer_size() ? it->second : -1;
   }
 
-  void Prepare(io_uring_sqe* sqe, UringOp* op) {
-    std::byte* buf = op->buf + op->done;
-    auto remaining = static_cast<unsigned>(op->len - op->done);
-    uint64_t offset = op->offset + op->done;
-    switch (op->kind) {
-      case UringOp::Kind::kRead:
-        if (op->fixed_index >= 0) {
-          io_uring_prep_read_fixed(sqe, op->fd, buf, remaining, offset, op->fixed_index);
-        } else {
-          io_uring_prep_read(sqe, op->fd, buf, remaining, offset);
-        }
-        break;
-      case UringOp::Kind::kWrite:
-        if (op->fixed_index >= 0) {
-          io_uring_prep_write_fixed(sqe, op->fd, buf, remaining, offset, op->fixed_index);
-        } else {
-          io_uring_prep_write(sqe, op->fd, buf, remaining, offset);
-        }
-        break;
-      case UringOp::Kind::kSync:
-        io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
-        break;
-    }
-    if (op->kind != UringOp::Kind::kSync) (op->fixed_index >= 0 ? fixed_ops_ : plain_ops_).fetch_add(1);
-    io_uring_sqe_set_data(sqe, op);
+  int SlotOf(int fd) const {
+    if (fd < 0 || fd >= kMaxRegisteredFd) return -1;
+    return slot_of_fd_[fd].load(std::memory_order_acquire);
   }
 
-  // Queues the op's (remaining) request and submits. An SQE the kernel did not take now (-EBUSY while
-  // the completion queue is full) stays queued; the completion handler submits it after reaping.
-  void Submit(UringOp* op) {
-    std::lock_guard lock(sq_mutex_);
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) {
-      io_uring_submit(&ring_);
-      sqe = io_uring_get_sqe(&ring_);
-    }
-    if (sqe == nullptr) {
-      in_flight_.fetch_sub(1);
-      return Finish(op, Error(Code::kResourceExhausted, "io_uring submission queue full"));
-    }
-    Prepare(sqe, op);
-    int ret = io_uring_submit(&ring_);
-    if (ret < 0 && ret != -EBUSY && ret != -EAGAIN && ret != -EINTR) {
-      LOG_ERROR << "io_uring_submit: " << Status::FromErrno(-ret, "").ToString();
-    }
-  }
-
-  void ArmWatcher() {
-    watcher_.async_read_some(asio::buffer(&efd_value_, sizeof efd_value_),
-                             [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                               if (ec == asio::error::operation_aborted) return;
-                               self->OnEventfd(ec);
-                             });
-  }
-
-  void OnEventfd(const boost::system::error_code& ec) {
-    std::lock_guard lock(cq_mutex_);
-    if (closing_) return;
-    if (ec) LOG_ERROR << "io_uring eventfd read failed: " << ec.message();
-    Reap();
-    {
-      std::lock_guard sq_lock(sq_mutex_);
-      if (io_uring_sq_ready(&ring_) > 0) io_uring_submit(&ring_);
-    }
-    ArmWatcher();
-  }
-
-  // Handles every completion queued now. Caller holds cq_mutex_.
-  void Reap() {
-    io_uring_cqe* cqe = nullptr;
-    while (io_uring_peek_cqe(&ring_, &cqe) == 0 && cqe != nullptr) {
-      auto* op = static_cast<UringOp*>(io_uring_cqe_get_data(cqe));
-      int res = cqe->res;
-      io_uring_cqe_seen(&ring_, cqe);
-      OnCompletion(op, res);
-    }
-  }
-
-  void OnCompletion(UringOp* op, int res) {
-    if ((res == -EAGAIN || res == -EINTR) && ++op->retries < kMaxRetries) return Resubmit(op);
-    if (res < 0) return Complete(op, Status::FromErrno(-res, OpName(op)));
-    if (op->kind == UringOp::Kind::kSync) return Complete(op, size_t{0});
-    op->done += static_cast<size_t>(res);
-    if (op->done >= op->len) return Complete(op, op->done);
-    if (op->kind == UringOp::Kind::kRead) {
-      // O_DIRECT reads return a partial block only at the end of the file; 0 is the end of the file.
-      if (res == 0 || op->done % kBlockSize != 0) return Complete(op, op->done);
-    } else if (res == 0) {
-      return Complete(op, Status::FromErrno(EIO, OpName(op) + " made no progress"));
-    }
-    Resubmit(op);
-  }
-
-  void Resubmit(UringOp* op) {
-    resubmits_.fetch_add(1);
-    Submit(op);
-  }
-
-  void Complete(UringOp* op, Result<size_t> result) {
-    in_flight_.fetch_sub(1);
-    Finish(op, std::move(result));
-  }
-
-  static void Finish(UringOp* op, Result<size_t> result) {
-    op->handler.Complete(std::move(result));
-    delete op;
-  }
-
-  static std::string OpName(const UringOp* op) {
-    const char* name = op->kind == UringOp::Kind::kRead    ? "read"
-                       : op->kind == UringOp::Kind::kWrite ? "write"
-                                                           : "fdatasync";
-    return std::string(name) + " fd " + std::to_string(op->fd) + " at " + std::to_string(op->offset + op->done);
-  }
-
-  // Waits for operations still in flight at destruction and completes them (a contract violation,
-  // but it must not leave the kernel writing into freed memory).
-  void DrainInFlight() {
-    if (!ring_ready_) return;
-    if (in_flight_.load() > 0)
-      LOG_ERROR << "UringBlockIo destroyed with " << in_flight_.load() << " operations in flight";
-    while (in_flight_.load() > 0) {
-      io_uring_cqe* cqe = nullptr;
-      if (io_uring_wait_cqe(&ring_, &cqe) < 0 || cqe == nullptr) break;
-      auto* op = static_cast<UringOp*>(io_uring_cqe_get_data(cqe));
-      io_uring_cqe_seen(&ring_, cqe);
-      Complete(op, Error(Code::kCancelled, "block I/O shut down"));
-    }
+  // The ring whose waiters run on `context`, or rings_.size().
+  size_t RingOfContext(const asio::execution_context* context) const {
+    return static_cast<size_t>(std::find(contexts_.begin(), contexts_.end(), context) - contexts_.begin());
   }
 
   Options options_;
-  io_uring ring_{};
-  bool ring_ready_ = false;
-  int efd_ = -1;
-  uint64_t efd_value_ = 0;
-  std::mutex sq_mutex_;
-  std::mutex cq_mutex_;
-  bool closing_ = false;
-  asio::posix::stream_descriptor watcher_;
+  std::vector<std::shared_ptr<uring::Ring>> rings_;       // fixed after Create; shared with their handlers
+  std::vector<const asio::execution_context*> contexts_;  // contexts_[i]: where ring i's waiters run
+  std::atomic<size_t> next_ring_{0};                      // round-robin for operations from elsewhere
   std::shared_ptr<BufferPool> pool_;
-  std::vector<std::pair<uintptr_t, int>> fixed_;  // (start address, buffer index), sorted
-  bool registered_ = false;
-  std::atomic<size_t> in_flight_{0};
-  std::atomic<uint64_t> fixed_ops_{0}, plain_ops_{0}, resubmits_{0};
+  std::vector<std::pair<uintptr_t, int>> fixed_;        // (start address, buffer index), sorted; empty: none
+  std::unique_ptr<std::atomic<int32_t>[]> slot_of_fd_;  // fd -> file table slot, -1: not registered
+  mutable std::mutex files_mutex_;                      // registration and unregistration
+  bool files_ready_ = false;
+  unsigned file_slots_ = 0;
+  std::vector<unsigned> free_slots_;
 };
 
-Result<std::unique_ptr<UringBlockIo>> UringBlockIo::Create(asio::any_io_executor executor, Options options) {
-  if (options.queue_depth == 0) return Error(Code::kInvalidArgument, "io_uring queue depth must be > 0");
-  auto impl = std::make_shared<Impl>(std::move(executor), options);
-  RETURN_IF_ERROR(impl->Init());
-  impl->StartWatching();
+Result<std::unique_ptr<UringBlockIo>> UringBlockIo::Create(IoContextPool& pool, Options options) {
+  if (pool.size() == 0) return Error(Code::kInvalidArgument, "an I/O thread pool without threads");
+  auto impl = std::make_unique<Impl>(options);
+  for (size_t i = 0; i < pool.size(); ++i) {
+    asio::io_context& context = pool.context(i);
+    auto executor = context.get_executor();
+    RETURN_IF_ERROR(impl->AddRing(
+        executor, [executor] { return executor.running_in_this_thread(); }, &context));
+  }
+  impl->Finish();
   return std::unique_ptr<UringBlockIo>(new UringBlockIo(std::move(impl)));
 }
 
-UringBlockIo::UringBlockIo(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Result<std::unique_ptr<UringBlockIo>> UringBlockIo::Create(asio::any_io_executor executor, Options options) {
+  auto impl = std::make_unique<Impl>(options);
+  auto strand = asio::make_strand(executor);
+  RETURN_IF_ERROR(impl->AddRing(
+      strand, [strand] { return strand.running_in_this_thread(); }, ContextOf(executor)));
+  impl->Finish();
+  return std::unique_ptr<UringBlockIo>(new UringBlockIo(std::move(impl)));
+}
 
-UringBlockIo::~UringBlockIo() { impl_->Shutdown(); }
+UringBlockIo::UringBlockIo(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+UringBlockIo::~UringBlockIo() = default;
 
 IoBuffer UringBlockIo::AcquireBuffer(size_t size) { return impl_->Acquire(size); }
 
 Task<Result<size_t>> UringBlockIo::Read(int fd, uint64_t offset, std::span<std::byte> dst) {
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<size_t>)>(
-      [&](auto handler) { impl_->Start(UringOp::Kind::kRead, fd, offset, dst.data(), dst.size(), std::move(handler)); },
+      [&](auto handler) {
+        impl_->Start(uring::Op::Kind::kRead, fd, offset, dst.data(), dst.size(), std::move(handler));
+      },
       asio::use_awaitable);
 }
 
 Task<Result<size_t>> UringBlockIo::Write(int fd, uint64_t offset, std::span<const std::byte> src) {
   auto* buf = const_cast<std::byte*>(src.data());  // the kernel only reads it
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<size_t>)>(
-      [&](auto handler) { impl_->Start(UringOp::Kind::kWrite, fd, offset, buf, src.size(), std::move(handler)); },
+      [&](auto handler) { impl_->Start(uring::Op::Kind::kWrite, fd, offset, buf, src.size(), std::move(handler)); },
       asio::use_awaitable);
 }
 
 Task<Status> UringBlockIo::Sync(int fd) {
   Result<size_t> r = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<size_t>)>(
-      [&](auto handler) { impl_->Start(UringOp::Kind::kSync, fd, 0, nullptr, 0, std::move(handler)); },
+      [&](auto handler) { impl_->Start(uring::Op::Kind::kSync, fd, 0, nullptr, 0, std::move(handler)); },
       asio::use_awaitable);
   co_return r.status();
 }
 
-UringBlockIo::Stats UringBlockIo::stats() const { return impl_->stats(); }
+Status UringBlockIo::RegisterFile(int fd) { return impl_->RegisterFile(fd); }
+void UringBlockIo::UnregisterFile(int fd) { impl_->UnregisterFile(fd); }
+
+UringBlockIo::Stats UringBlockIo::stats() const { return impl_->StatsOf(0, impl_->ring_count()); }
+UringBlockIo::Stats UringBlockIo::ring_stats(size_t ring) const {
+  if (ring >= impl_->ring_count()) return Stats{};
+  return impl_->StatsOf(ring, ring + 1);
+}
+size_t UringBlockIo::ring_count() const { return impl_->ring_count(); }
+void UringBlockIo::InjectEagainForTesting(int completions) { impl_->InjectEagain(completions); }
 const BufferPool& UringBlockIo::pool() const { return impl_->pool(); }
 
 }  // namespace zcfs

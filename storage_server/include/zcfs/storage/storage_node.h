@@ -1,6 +1,10 @@
 // StorageNode: a complete storage server in one object — io threads, io_uring block I/O, the targets,
 // the RPC service listening on a port, and the registration/heartbeat loop with the meta server.
 // zcfs-storage's main() is flag parsing around this; tests can run a node in-process.
+//
+// Threads: an IoContextPool of `threads` single-threaded io_contexts. Each connection lives on one of
+// them, and each has its own io_uring (UringBlockIo), so a request's network and disk I/O start and
+// complete on the same thread.
 #pragma once
 
 #include <chrono>
@@ -26,7 +30,7 @@ class StorageNode {
     std::string data_dir;
     std::vector<std::string> target_dirs;  // empty: `<data_dir>/target0`
     std::string ready_file;                // written with the bound address after the first registration
-    int threads = 2;
+    int threads = 2;                       // I/O threads, one io_uring each
     UringBlockIo::Options io;
     uint32_t max_chunk_size = 64u << 20;
     std::chrono::milliseconds heartbeat{2000};
@@ -49,7 +53,7 @@ class StorageNode {
   Status Init();
 
   Options options_;
-  IoThreads threads_;  // first member: destroyed last, after every I/O object using its context
+  IoContextPool threads_;  // first member: destroyed last, after every I/O object using its contexts
   std::unique_ptr<UringBlockIo> block_io_;
   std::vector<std::unique_ptr<StorageTarget>> targets_;
   std::unique_ptr<StorageService> service_;
