@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "client_impl.h"
+#include "read_batch.h"
 #include "zcfs/proto/gather.h"
 #include "zcfs/proto/methods.h"
 
@@ -64,7 +65,10 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
   RegionGuard guard(transport_, region->id);
   std::vector<Task<Status>> reads;
   for (auto& [address, node_pieces] : *groups) {
-    reads.push_back(ReadFromNode(address, file.ino, std::move(node_pieces), *region));
+    // The server refuses batches over batch_read::kMax*; smaller ones also pipeline (read_batch.h).
+    for (auto& batch : split_into_batches(std::move(node_pieces), kClientBatchBytes, batch_read::kMaxPieces)) {
+      reads.push_back(ReadFromNode(address, file.ino, std::move(batch), *region));
+    }
   }
   Status status = first_error(co_await gather(io_.executor(), std::move(reads)));
   if (!status.ok()) co_return status;
@@ -88,6 +92,7 @@ Task<Status> ClientImpl::ReadFromNode(std::string address, uint64_t ino, std::ve
     piece->set_region_id(region.id);
     piece->set_region_offset(p.buffer_offset);
   }
+  request.set_want_crc32c(options_.verify_checksums);
   auto reply = std::make_shared<pb::BatchReadReply>();
   CallOptions options;
   options.timeout = options_.rpc_timeout;
@@ -122,6 +127,13 @@ Task<Status> ClientImpl::ReadFromNode(std::string address, uint64_t ino, std::ve
       co_return Status(code_from_wire(static_cast<uint16_t>(result.status())),
                        "storage " + address + " chunk " + std::to_string(ino) + "." +
                            std::to_string(pieces[i].chunk_index) + ": " + result.message());
+    }
+    if (options_.verify_checksums && result.length() > 0) {
+      auto received = transport_.Resolve(region.id, pieces[i].buffer_offset, result.length());
+      if (!received.ok()) co_return received.status();
+      Status intact =
+          verify_piece_crc32c(*received, result.crc32c(), address, ino, pieces[i].chunk_index, pieces[i].chunk_offset);
+      if (!intact.ok()) co_return intact;
     }
     if (result.length() < pieces[i].length) {
       auto hole = transport_.Resolve(region.id, pieces[i].buffer_offset + result.length(),

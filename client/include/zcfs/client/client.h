@@ -136,6 +136,10 @@ struct ClientOptions {
   // calling thread sleeps. Waking a sleeping caller costs the meta server more than answering a stat
   // (docs/benchmarks.md); a caller still looking needs no wake-up. 0 turns polling off.
   std::chrono::microseconds meta_poll{50};
+  // End-to-end checksums on reads: the storage server sends the CRC32C of every piece's bytes and the
+  // client checks what landed in the caller's buffer against it; a mismatch fails the read with
+  // kCorruption naming the chunk. Costs a CRC pass over the data on both sides.
+  bool verify_checksums = false;
   // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
 };
