@@ -5,6 +5,7 @@
 //   zcfs-bench read  --mount=/tmp/zcfs --dir=/dataset ...   (the same read through the FUSE mount)
 //   zcfs-bench meta  --meta=HOST:PORT [--threads=4] [--files=10000]  (metadata rates: bench_meta.cc)
 //   zcfs-bench storage --meta=HOST:PORT [--pattern=seq|rand] [--block=1MiB]  (chunk reads: bench_storage.cc)
+//   zcfs-bench storage --storage=HOST:PORT[,HOST:PORT...] ...  (the same without a meta server)
 //
 // File k of the dataset is named sample-<k> and holds sample content with seed k, so reads can
 // verify every byte (--verify) without a reference copy.
@@ -161,7 +162,8 @@ int usage() {
                "       zcfs-bench read  --meta=HOST:PORT --dir=PATH [--threads=N] [--block=BYTES] [--verify]\n"
                "                        [--mount=MOUNTPOINT]  (read through the FUSE mount)\n"
                "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N]\n"
-               "       zcfs-bench storage --meta=HOST:PORT [--pattern=seq|rand] [--block=BYTES] [--threads=N]\n"
+               "       zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,...]) [--pattern=seq|rand]\n"
+               "                          [--block=BYTES] [--threads=N]\n"
                "                          [--depth=N] [--seconds=S] [--chunks=N] [--chunk-size=BYTES] [--verify]\n");
   return 2;
 }

@@ -1,14 +1,17 @@
 // zcfs-bench storage: chunk reads straight from the storage servers, without the namespace.
 //
-//   zcfs-bench storage --meta=HOST:PORT [--chunks=64] [--chunk-size=4MiB] [--block=1MiB]
-//                      [--pattern=seq|rand] [--threads=2] [--depth=4] [--seconds=10] [--verify]
+//   zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=64]
+//                      [--chunk-size=4MiB] [--block=1MiB] [--pattern=seq|rand] [--threads=2] [--depth=4]
+//                      [--seconds=10] [--verify]
 //
-// The meta server is asked only for the routing table (which targets exist and which node serves
-// each). The bench writes --chunks chunks of a synthetic inode, spread round robin over every online
-// target, then reads them for --seconds with --threads I/O threads and --depth requests in flight per
-// thread, each request one --block at a block-aligned offset: front to back through the chunks
-// (seq), or a random chunk and offset (rand). It prints MiB/s, requests/s and p50/p99 latency, and
-// removes its chunks at the end (TruncateChunks to 0 on every target).
+// The targets come from the meta server's routing table (--meta: every online target), or straight
+// from the named storage servers (--storage: each lists the targets it serves, ListTargets; no meta
+// server needed, but a node must have registered once to have target ids). The bench writes --chunks
+// chunks of a synthetic inode, spread round robin over the targets, then reads them for --seconds with
+// --threads I/O threads and --depth requests in flight per thread, each request one --block at a
+// block-aligned offset: front to back through the chunks (seq), or a random chunk and offset (rand).
+// It prints MiB/s, requests/s and p50/p99 latency, and removes its chunks at the end (TruncateChunks
+// to 0 on every target).
 //
 // What it measures is the storage server and the wire: the same BatchRead calls the client library
 // makes, with the reply payload placed straight into each request's own buffer.
@@ -29,6 +32,7 @@
 #include "bench_percentile.h"
 #include "zcfs.pb.h"
 #include "zcfs/client/client.h"
+#include "zcfs/common/address.h"
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/methods.h"
@@ -42,6 +46,7 @@ using Clock = std::chrono::steady_clock;
 
 struct StorageBenchOptions {
   std::string meta;
+  std::vector<std::string> storage;  // storage servers to ask for their targets instead of the meta server
   uint32_t chunks = 64;
   uint32_t chunk_size = 4u << 20;
   uint32_t block = 1u << 20;
@@ -76,6 +81,26 @@ Result<std::vector<Target>> online_targets(const std::string& meta) {
   }
   if (targets.empty()) return Error(Code::kUnavailable, "no online storage target");
   return targets;
+}
+
+// The targets the storage servers at `addresses` serve (ListTargets), skipping those without an id.
+Task<Result<std::vector<Target>>> listed_targets(TcpTransport& transport, std::vector<std::string> addresses) {
+  std::vector<Target> targets;
+  for (const std::string& address : addresses) {
+    auto channel = co_await transport.Channel(address);
+    if (!channel.ok()) co_return Status(channel.status()).Prepend("storage " + address);
+    auto listed = co_await CallPb<pb::ListTargetsReply>(**channel, method::kListTargets, pb::ListTargetsRequest());
+    if (!listed.ok()) co_return Status(listed.status()).Prepend("storage " + address + ": list targets");
+    for (const auto& t : listed->targets()) {
+      if (t.target_id() != 0) targets.push_back({t.target_id(), address});
+    }
+  }
+  if (targets.empty()) {
+    co_return Error(Code::kUnavailable,
+                    "no target with an id on the storage server(s) (a node gets its target ids when it first "
+                    "registers with a meta server)");
+  }
+  co_return targets;
 }
 
 // Where chunk k lives.
@@ -197,9 +222,17 @@ Task<> reader(ReadState& s, uint64_t seed) {
 }
 
 Status run(const StorageBenchOptions& o) {
-  ASSIGN_OR_RETURN(std::vector<Target> targets, online_targets(o.meta));
   IoThreads io(o.threads);
   TcpTransport transport(io.executor());
+  Result<std::vector<Target>> listed =
+      o.storage.empty() ? online_targets(o.meta)
+                        : asio::co_spawn(io.executor(), listed_targets(transport, o.storage), asio::use_future).get();
+  if (!listed.ok()) {
+    transport.CloseAll();
+    io.Stop();
+    return listed.status();
+  }
+  const std::vector<Target> targets = std::move(*listed);
   const uint64_t inode = bench_inode();
 
   auto remove_all = [&]() -> Status {
@@ -268,9 +301,21 @@ Status run(const StorageBenchOptions& o) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: zcfs-bench storage --meta=HOST:PORT [--chunks=N] [--chunk-size=BYTES] [--block=BYTES]\n"
-               "                          [--pattern=seq|rand] [--threads=N] [--depth=N] [--seconds=S] [--verify]\n");
+               "usage: zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=N]\n"
+               "                          [--chunk-size=BYTES] [--block=BYTES] [--pattern=seq|rand] [--threads=N]\n"
+               "                          [--depth=N] [--seconds=S] [--verify]\n");
   return 2;
+}
+
+std::vector<std::string> split_addresses(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -278,6 +323,11 @@ int usage() {
 int run_storage_bench(const Config& config) {
   StorageBenchOptions o;
   o.meta = config.GetString("meta", "127.0.0.1:8000");
+  o.storage = split_addresses(config.GetString("storage", ""));
+  if (config.Has("storage") && (o.storage.empty() || config.Has("meta"))) return usage();  // one source of targets
+  for (const auto& address : o.storage) {
+    if (!parse_host_port(address).ok()) return usage();
+  }
   auto chunks = config.GetInt("chunks", 64);
   auto chunk_size = config.GetBytes("chunk-size", 4u << 20);
   auto block = config.GetBytes("block", 1u << 20);

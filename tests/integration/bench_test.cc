@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support/local_cluster.h"
 #include "zcfs/client/client.h"
@@ -10,11 +11,13 @@
 namespace zcfs {
 namespace {
 
-// Runs zcfs-bench with `args`; returns its exit code and everything it printed.
-std::pair<int, std::string> run_bench(const testing::LocalCluster& cluster, std::vector<std::string> args) {
+// Runs zcfs-bench with `args` (and the cluster's --meta unless `with_meta` is false); returns its exit
+// code and everything it printed.
+std::pair<int, std::string> run_bench(const testing::LocalCluster& cluster, std::vector<std::string> args,
+                                      bool with_meta = true) {
   static int runs = 0;
   std::string log = cluster.dir() + "/bench-" + std::to_string(runs++) + ".out";
-  args.insert(args.begin() + 1, "--meta=" + cluster.meta_address());
+  if (with_meta) args.insert(args.begin() + 1, "--meta=" + cluster.meta_address());
   args.insert(args.begin(), ZCFS_BENCH_BIN);
   return testing::run_to_exit(args, log, std::chrono::seconds(120));
 }
@@ -69,14 +72,51 @@ TEST_F(BenchTest, StorageModeVerifiesSequentialAndRandomReadsAndRemovesItsChunks
   EXPECT_EQ(bench_chunk_files(cluster_), 0u);
 }
 
+// The storage servers' addresses, as they wrote them to their ready files.
+std::string storage_addresses(const testing::LocalCluster& cluster, int servers) {
+  std::string list;
+  for (int i = 0; i < servers; ++i) {
+    std::ifstream in(cluster.dir() + "/storage" + std::to_string(i) + ".ready");
+    std::string address;
+    std::getline(in, address);
+    list += (list.empty() ? "" : ",") + address;
+  }
+  return list;
+}
+
+TEST_F(BenchTest, StorageModeWithoutTheMetaServer) {
+  std::string storage = "--storage=" + storage_addresses(cluster_, 2);
+  ASSERT_TRUE(cluster_.KillMeta().ok());  // the targets come from the storage servers themselves
+  for (const char* pattern : {"--pattern=seq", "--pattern=rand"}) {
+    auto [code, out] = run_bench(cluster_,
+                                 {"storage", storage, pattern, "--chunks=6", "--chunk-size=1MiB", "--block=256KiB",
+                                  "--threads=2", "--depth=2", "--seconds=1", "--verify"},
+                                 /*with_meta=*/false);
+    ASSERT_EQ(code, 0) << out;
+    EXPECT_NE(out.find("on 2 target(s)"), std::string::npos) << out;
+    EXPECT_NE(out.find("verified"), std::string::npos) << out;
+    EXPECT_EQ(out.find(" 0 requests"), std::string::npos) << out;
+  }
+  EXPECT_EQ(bench_chunk_files(cluster_), 0u);
+  ASSERT_TRUE(cluster_.RestartMeta().ok());
+}
+
 TEST_F(BenchTest, StorageModeRefusesBadArguments) {
   for (std::vector<std::string> args : {std::vector<std::string>{"storage", "--block=3000"},
                                         {"storage", "--pattern=sideways"},
-                                        {"storage", "--chunk-size=1MiB", "--block=2MiB"}}) {
+                                        {"storage", "--chunk-size=1MiB", "--block=2MiB"},
+                                        {"storage", "--storage=127.0.0.1:1"},  // and --meta: one or the other
+                                        {"storage", "--storage=nonsense"}}) {
     auto [code, out] = run_bench(cluster_, args);
     EXPECT_EQ(code, 2) << out;
     EXPECT_NE(out.find("usage"), std::string::npos) << out;
   }
+  auto [code, out] = run_bench(cluster_, {"storage", "--storage=,"}, /*with_meta=*/false);
+  EXPECT_EQ(code, 2) << out;
+  // A storage server that is not there: a clear error, not a hang.
+  std::tie(code, out) = run_bench(cluster_, {"storage", "--storage=127.0.0.1:1", "--seconds=1"}, false);
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("storage 127.0.0.1:1"), std::string::npos) << out;
 }
 
 }  // namespace
