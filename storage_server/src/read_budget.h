@@ -35,7 +35,7 @@ class ReadBudget : public std::enable_shared_from_this<ReadBudget> {
  public:
   struct Limits {
     uint64_t total_bytes = 256ull << 20;
-    uint64_t client_bytes = 128ull << 20;
+    uint64_t client_bytes = 64ull << 20;
     uint32_t client_pieces = 2048;
   };
   struct Cost {

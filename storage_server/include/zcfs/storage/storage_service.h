@@ -39,14 +39,16 @@ class ReadBudget;
 }
 
 struct StorageServiceOptions {
-  // Read buffers all batched reads together may hold (server-wide).
+  // Read buffers all batched reads together may hold (server-wide). Strict as long as it is at least
+  // the cost of the largest batch (max_batch_bytes plus up to 8 KiB of block alignment per piece).
   uint64_t read_memory_bytes = 256ull << 20;
-  // What the batched reads of one client connection may hold at once: buffer bytes, pieces.
-  uint64_t client_read_bytes = 128ull << 20;
+  // What the batched reads of one client connection may hold at once: buffer bytes, pieces. A quarter
+  // of the server's bytes: replies a slow reader leaves unread keep holding their memory, and it takes
+  // four such clients to stall the rest. A single batch above these is admitted when the connection
+  // holds nothing.
+  uint64_t client_read_bytes = 64ull << 20;
   uint32_t client_read_pieces = 2048;
-  // The largest batch accepted: sum of the requested lengths, number of pieces. Keep
-  // max_batch_bytes (plus 8 KiB of alignment per piece) within both byte budgets: a bigger batch is
-  // still admitted, alone, and would then exceed them.
+  // The largest batch accepted: sum of the requested lengths, number of pieces.
   uint64_t max_batch_bytes = batch_read::kMaxBytes;
   uint32_t max_batch_pieces = batch_read::kMaxPieces;
 };
