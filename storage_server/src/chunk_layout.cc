@@ -66,11 +66,11 @@ Result<StoredChunk> DecodeStoredChunk(ChunkId id, std::string_view value) {
   auto bad = [&](const std::string& why) {
     return Error(Code::kCorruption, "bad metadata record for chunk " + id.ToString() + ": " + why);
   };
-  if (value.size() < kFixedValueSize) return bad("too short (" + std::to_string(value.size()) + " bytes)");
-  if (value[0] != kFormat) {
+  if (!value.empty() && value[0] != kFormat) {
     return bad("format " + std::to_string(static_cast<unsigned char>(value[0])) +
                " is not 2 (a target from an older zcfs must be re-created)");
   }
+  if (value.size() < kFixedValueSize) return bad("too short (" + std::to_string(value.size()) + " bytes)");
   const char* p = value.data() + 1;
   StoredChunk chunk;
   chunk.length = GetLittle(p, 8);

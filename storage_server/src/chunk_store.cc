@@ -108,15 +108,21 @@ Task<Result<ChunkData>> ChunkStore::Read(ChunkId id, uint64_t offset, uint64_t l
   if (length == 0) co_return ChunkData();
   // Pinned before the lookup: the slot the record names cannot be reused until this read is done.
   SlotSpace::ReadPin pin = space_->PinForRead();
-  Result<std::optional<StoredChunk>> chunk = meta_->Get(id);
-  if (!chunk.ok()) co_return chunk.status();
-  if (!chunk->has_value() || offset >= (*chunk)->length) co_return ChunkData();  // a hole
-  const uint64_t end = std::min(offset + length, (*chunk)->length);
-  const uint64_t start = align_down(offset, kBlockSize);
-  IoBuffer buffer = io_.AcquireBuffer(align_up(end, kBlockSize) - start);
-  Status s = co_await ReadBlocks(id, **chunk, start / kBlockSize, buffer.span());
-  if (!s.ok()) co_return s;
-  co_return ChunkData(std::move(buffer), offset - start, end - offset);
+  for (int attempt = 0;; ++attempt) {
+    Result<std::optional<StoredChunk>> chunk = meta_->Get(id);
+    if (!chunk.ok()) co_return chunk.status();
+    if (!chunk->has_value() || offset >= (*chunk)->length) co_return ChunkData();  // a hole
+    const uint64_t end = std::min(offset + length, (*chunk)->length);
+    const uint64_t start = align_down(offset, kBlockSize);
+    IoBuffer buffer = io_.AcquireBuffer(align_up(end, kBlockSize) - start);
+    Status s = co_await ReadBlocks(id, **chunk, start / kBlockSize, buffer.span());
+    if (s.ok()) co_return ChunkData(std::move(buffer), offset - start, end - offset);
+    // A cut followed by an append in place rewrites bytes past the cut in the same slot; a read that
+    // looked the record up before the cut can see them. A changed version means that, not damage.
+    if (s.code() != Code::kChecksumMismatch || attempt == 2) co_return s;
+    Result<std::optional<ChunkMeta>> now = GetMeta(id);
+    if (!now.ok() || !now->has_value() || (*now)->version == (*chunk)->version) co_return s;
+  }
 }
 
 Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, std::span<const std::byte> data,

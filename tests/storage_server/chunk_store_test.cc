@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -585,6 +586,57 @@ TEST(ChunkStoreFailureTest, FailedWriteLeavesDataAndMetadataIntact) {
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->length(), 6000u);
   EXPECT_TRUE(std::equal(original.begin(), original.end(), got->data().begin()));
+  store->reset();
+  threads.Stop();
+}
+
+// A full disk: the write that does not fit fails with kNoSpace before touching anything, every chunk
+// stored before reads back intact, and space freed by a truncation is used again.
+TEST(ChunkStoreFailureTest, FullDiskIsNoSpaceAndLosesNothing) {
+  ScratchDir dir;
+  const std::string mount_point = dir.path() + "/small";
+  std::filesystem::create_directories(mount_point);
+  if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    GTEST_SKIP() << "mounting a small tmpfs needs root: " << std::strerror(errno);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mount_point};
+  IoThreads threads(2);
+  PreadBlockIo io;
+  auto store = ChunkStore::Open({.dir = mount_point + "/t", .direct_io = false, .grow_bytes = 1 << 20}, io);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::mt19937_64 rng(30);
+  std::vector<std::vector<std::byte>> stored;
+  Status full;
+  for (uint32_t index = 0; index < 100 && full.ok(); ++index) {
+    auto data = random_bytes(rng, 200000);
+    auto w =
+        run_blocking(threads.executor(), (*store)->Write({90, index}, 0, std::span<const std::byte>(data), kChunkSize));
+    if (w.ok()) stored.push_back(std::move(data));
+    full = w.status();
+  }
+  ASSERT_EQ(full.code(), Code::kNoSpace) << full.ToString();
+  EXPECT_NE(full.message().find("full"), std::string::npos) << full.message();
+  ASSERT_GE(stored.size(), 4u);
+  const uint32_t failed_index = static_cast<uint32_t>(stored.size());
+  auto none = (*store)->GetMeta({90, failed_index});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  for (uint32_t index = 0; index < stored.size(); ++index) {
+    auto got = run_blocking(threads.executor(), (*store)->Read({90, index}, 0, kChunkSize));
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(std::equal(stored[index].begin(), stored[index].end(), got->data().begin())) << index;
+  }
+  EXPECT_EQ((*store)->space_stats().used_slots, stored.size());
+  // Remove one chunk: its slot takes the next chunk without growing any file.
+  ASSERT_TRUE(
+      run_blocking(threads.executor(), (*store)->Truncate(90, uint64_t{kChunkSize} * (stored.size() - 1), kChunkSize))
+          .ok());
+  auto again = random_bytes(rng, 200000);
+  auto w = run_blocking(threads.executor(), (*store)->Write({91, 0}, 0, std::span<const std::byte>(again), kChunkSize));
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
   store->reset();
   threads.Stop();
 }
