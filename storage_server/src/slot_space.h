@@ -33,7 +33,7 @@ class SlotSpace {
   struct Options {
     std::string dir;                        // the data file directory
     bool direct_io = true;                  // O_DIRECT (tests on tmpfs may turn it off)
-    uint64_t grow_bytes = 256ull << 20;     // a data file grows by this much (at least one slot) at a time
+    uint64_t grow_bytes = 64ull << 20;      // a data file grows by this much (at least one slot) at a time
     uint64_t max_file_bytes = 64ull << 30;  // then the class continues in a new file
   };
 

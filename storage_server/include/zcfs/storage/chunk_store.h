@@ -77,7 +77,7 @@ class ChunkStore {
     std::string dir;
     uint32_t max_chunk_size = 64u << 20;    // largest chunk_size accepted (at most 64 MiB)
     bool direct_io = true;                  // O_DIRECT (tests on tmpfs may turn it off)
-    uint64_t grow_bytes = 256ull << 20;     // data files grow by this much at a time
+    uint64_t grow_bytes = 64ull << 20;      // data files grow by this much at a time
     uint64_t max_file_bytes = 64ull << 30;  // size of a data file before its class starts another
   };
 
