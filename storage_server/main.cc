@@ -4,6 +4,9 @@
 //                [--ready-file=PATH] [--threads=N] [--buffers=N] [--buffer-size=BYTES]
 //                [--config=FILE] [--log-level=LEVEL]
 //
+// --threads: I/O threads (default 2), each with its own io_uring and its share of the connections.
+// --buffers x --buffer-size: the registered I/O buffer pool, shared by every thread's ring.
+//
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start, 2 on bad flags.
 #include <cstdio>
 #include <set>
