@@ -1,6 +1,9 @@
 #include "chunk_meta_db.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "slot_bitmap.h"
@@ -20,6 +23,12 @@ Result<std::unique_ptr<ChunkMetaDb>> ChunkMetaDb::Open(const std::string& path) 
   rocksdb::Options options;
   options.create_if_missing = true;
   options.merge_operator = NewSlotBitmapMergeOperator();
+  // Every read looks its chunk's record up: keep records in memory (a 4 MiB chunk's is ~4 KiB of
+  // checksums), and let a bloom filter answer reads of holes without touching a table block.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(256u << 20);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path, &raw), "open chunk metadata " + path));
   return std::unique_ptr<ChunkMetaDb>(new ChunkMetaDb(std::unique_ptr<rocksdb::DB>(raw)));
