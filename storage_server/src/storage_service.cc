@@ -187,6 +187,10 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
   // Requests of one connection share its budget (the peer address names the connection).
   batch->grant = co_await budget_->Acquire(raw.peer, *cost);
 
+  // Piece reads (and their checksum work) run on `executor_`, not on the connection's thread: with one
+  // client connection the reads and the sending then use two threads. Measured on the node's
+  // per-thread rings, 2 cores, one bench connection: random 128 KiB 990-1040 MiB/s this way, 800 with
+  // the reads on the connection's own thread (sequential 1 MiB: 1040-1420 vs 1150-1300, noise).
   const bool with_crc = request.want_crc32c();
   for (int i = 0; i < request.pieces_size(); ++i) {
     if (batch->targets[i] == nullptr) continue;
