@@ -29,7 +29,7 @@ Status verify_piece_crc32c(std::span<const std::byte> received, uint32_t expecte
   if (actual == expected) return Status::Ok();
   char sums[64];
   std::snprintf(sums, sizeof(sums), "crc32c %08x, the server sent %08x", actual, expected);
-  return Error(Code::kCorruption, "storage " + std::string(server) + " chunk " + std::to_string(ino) + "." +
+  return Error(Code::kChecksumMismatch, "storage " + std::string(server) + " chunk " + std::to_string(ino) + "." +
                                       std::to_string(chunk_index) + " bytes [" + std::to_string(chunk_offset) + ", " +
                                       std::to_string(chunk_offset + received.size()) + ") arrived damaged: " + sums);
 }

@@ -64,7 +64,7 @@ TEST(VerifyPieceCrc32cTest, AcceptsIntactBytesAndNamesTheChunkOfDamagedOnes) {
 
   data[1234] ^= std::byte{0x01};  // one bit flipped on the way
   Status damaged = verify_piece_crc32c(data, sent, "10.0.0.1:9000", 42, 3, 4096);
-  EXPECT_EQ(damaged.code(), Code::kCorruption);
+  EXPECT_EQ(damaged.code(), Code::kChecksumMismatch);
   for (const char* part : {"storage 10.0.0.1:9000", "chunk 42.3", "[4096, 14096)", "damaged"}) {
     EXPECT_NE(damaged.message().find(part), std::string::npos) << part << " missing in " << damaged.message();
   }

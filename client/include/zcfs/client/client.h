@@ -138,7 +138,7 @@ struct ClientOptions {
   std::chrono::microseconds meta_poll{50};
   // End-to-end checksums on reads: the storage server sends the CRC32C of every piece's bytes and the
   // client checks what landed in the caller's buffer against it; a mismatch fails the read with
-  // kCorruption naming the chunk. Costs a CRC pass over the data on both sides.
+  // kChecksumMismatch naming the chunk. Costs a CRC pass over the data on both sides.
   bool verify_checksums = false;
   // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
