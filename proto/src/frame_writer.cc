@@ -106,7 +106,8 @@ void FrameWriter::Send(OutgoingFrame frame, std::shared_ptr<void> owner, OnError
 }
 
 // One sendmsg of the front of `frame`. Header and body of a zerocopy frame go in a plain send of their
-// own (MSG_MORE: they leave with the payload): the kernel copies them, so they need not outlive the call.
+// own: the kernel copies them, so they need not outlive the call. Not with MSG_MORE: if the payload's
+// send then finds the buffer full, the corked header could wait for a send that waits for it.
 size_t FrameWriter::WriteSome(OutgoingFrame& frame, size_t& offered, boost::system::error_code& ec) {
   const size_t head = kFrameHeaderSize + frame.body.size();
   const size_t total = frame_size(frame);
@@ -120,7 +121,7 @@ size_t FrameWriter::WriteSome(OutgoingFrame& frame, size_t& offered, boost::syst
   msg.msg_iov = pieces.iov.data();
   msg.msg_iovlen = pieces.count;
   bool zerocopy_send = zerocopy && frame.sent >= head;
-  int flags = MSG_NOSIGNAL | (to < total ? MSG_MORE : 0) | (zerocopy_send ? MSG_ZEROCOPY : 0);
+  int flags = MSG_NOSIGNAL | (zerocopy_send ? MSG_ZEROCOPY : 0);
   for (;;) {
     ssize_t n = ::sendmsg(socket_.native_handle(), &msg, flags);
     if (n >= 0) {
