@@ -21,13 +21,18 @@ TEST(Crc32cTest, KnownVectors) {
 
 TEST(Crc32cTest, HardwareMatchesPortableAndExtendIsIncremental) {
   std::mt19937 rng(7);
-  std::vector<uint8_t> data(10000);
+  std::vector<uint8_t> data(20000);
   for (auto& b : data) b = static_cast<uint8_t>(rng());
-  for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 4096u, 10000u}) {
+  // Around the three-lane stride of the hardware path (3 x 1360 bytes) and its multiples.
+  for (size_t len : {0u, 1u, 7u, 8u, 9u, 63u, 4079u, 4080u, 4081u, 4096u, 8160u, 8167u, 10000u, 20000u}) {
     uint32_t whole = crc32c(data.data(), len);
     EXPECT_EQ(whole, crc32c_extend_portable(0, data.data(), len)) << len;
     size_t split = len / 3;
     EXPECT_EQ(crc32c_extend(crc32c(data.data(), split), data.data() + split, len - split), whole) << len;
+  }
+  for (int i = 0; i < 200; ++i) {  // random offsets (unaligned loads) and lengths
+    size_t offset = rng() % 64, len = rng() % (data.size() - offset);
+    ASSERT_EQ(crc32c(data.data() + offset, len), crc32c_extend_portable(0, data.data() + offset, len)) << len;
   }
 }
 
