@@ -93,8 +93,8 @@ int cmd_write(Client& client, const BenchOptions& o) {
 }
 
 // One file read start to end through the native API.
-Status read_native(Client& client, const FileInfo& file, const std::string& name, std::span<std::byte> buf,
-                   bool verify, uint64_t* bytes) {
+Status read_native(Client& client, const FileInfo& file, const std::string& name, std::span<std::byte> buf, bool verify,
+                   uint64_t* bytes) {
   for (uint64_t off = 0; off < file.size;) {
     ASSIGN_OR_RETURN(size_t n, client.Read(file, off, buf));
     if (n == 0) return Error(Code::kIoError, name + ": short read at " + std::to_string(off));
@@ -164,7 +164,8 @@ int usage() {
                "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N]\n"
                "       zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,...]) [--pattern=seq|rand]\n"
                "                          [--block=BYTES] [--threads=N]\n"
-               "                          [--depth=N] [--seconds=S] [--chunks=N] [--chunk-size=BYTES] [--verify]\n");
+               "                          [--depth=N] [--seconds=S] [--chunks=N] [--chunk-size=BYTES] [--batch=N]\n"
+               "                          [--verify]\n");
   return 2;
 }
 

@@ -2,7 +2,7 @@
 //
 //   zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=64]
 //                      [--chunk-size=4MiB] [--block=1MiB] [--pattern=seq|rand] [--threads=2] [--depth=4]
-//                      [--seconds=10] [--verify]
+//                      [--seconds=10] [--batch=1] [--verify]
 //
 // The targets come from the meta server's routing table (--meta: every online target), or straight
 // from the named storage servers (--storage: each lists the targets it serves, ListTargets; no meta
@@ -10,6 +10,8 @@
 // chunks of a synthetic inode, spread round robin over the targets, then reads them for --seconds with
 // --threads I/O threads and --depth requests in flight per thread, each request one --block at a
 // block-aligned offset: front to back through the chunks (seq), or a random chunk and offset (rand).
+// With --batch=N a request carries N such blocks, all of chunks on one target, as a data loader batches
+// the samples of a step: the disk still reads each block on its own, the wire carries one reply.
 // It prints MiB/s, requests/s and p50/p99 latency, and removes its chunks at the end (TruncateChunks
 // to 0 on every target).
 //
@@ -53,6 +55,7 @@ struct StorageBenchOptions {
   bool random = false;
   int threads = 2;
   int depth = 4;
+  uint32_t batch = 1;  // blocks per request
   double seconds = 10;
   bool verify = false;
 };
@@ -155,17 +158,36 @@ struct ReadState {
   Status error;                       // guarded by mutex: the first failure
 };
 
-Task<Status> read_block(ReadState& s, uint32_t chunk, uint32_t offset, AlignedBuffer& buffer) {
-  const Target& target = target_of(*s.targets, chunk);
+// One block of a request: chunk and block-aligned offset.
+struct BlockRef {
+  uint32_t chunk = 0;
+  uint32_t offset = 0;
+};
+
+Status check_block(const StorageBenchOptions& o, BlockRef b, const std::byte* data) {
+  for (uint64_t i = 0; i < o.block; ++i) {
+    if (data[i] != pattern_byte(b.chunk, b.offset + i)) {
+      return Error(Code::kInternal,
+                   "chunk " + std::to_string(b.chunk) + " has a wrong byte at " + std::to_string(b.offset + i));
+    }
+  }
+  return Status::Ok();
+}
+
+// Reads `blocks` (all on one target) in one BatchRead, their bytes back to back into `buffer`.
+Task<Status> read_blocks(ReadState& s, const std::vector<BlockRef>& blocks, AlignedBuffer& buffer) {
+  const Target& target = target_of(*s.targets, blocks.front().chunk);
   auto channel = co_await s.transport->Channel(target.address);
   if (!channel.ok()) co_return channel.status();
   pb::BatchReadRequest request;
-  auto* piece = request.add_pieces();
-  piece->set_inode(s.inode);
-  piece->set_chunk_index(chunk);
-  piece->set_target_id(target.id);
-  piece->set_offset(offset);
-  piece->set_length(s.o->block);
+  for (BlockRef b : blocks) {
+    auto* piece = request.add_pieces();
+    piece->set_inode(s.inode);
+    piece->set_chunk_index(b.chunk);
+    piece->set_target_id(target.id);
+    piece->set_offset(b.offset);
+    piece->set_length(s.o->block);
+  }
   auto reply = std::make_shared<pb::BatchReadReply>();
   CallOptions call;
   call.placement = [reply, &buffer](const FrameHeader& header,
@@ -180,42 +202,59 @@ Task<Status> read_block(ReadState& s, uint32_t chunk, uint32_t offset, AlignedBu
     Status parsed = ParseMessage(*reply, response->body, "batch read reply");
     if (!parsed.ok()) co_return parsed;
   }
-  if (reply->results_size() != 1) co_return Error(Code::kProtocolError, "batch read reply has the wrong size");
-  const auto& result = reply->results(0);
-  if (result.status() != 0) co_return Status(code_from_wire(static_cast<uint16_t>(result.status())), result.message());
-  if (result.length() != s.o->block) {
-    co_return Error(Code::kInternal, "chunk " + std::to_string(chunk) + " returned " + std::to_string(result.length()) +
-                                         " of " + std::to_string(s.o->block) + " bytes");
+  if (reply->results_size() != static_cast<int>(blocks.size())) {
+    co_return Error(Code::kProtocolError, "batch read reply has the wrong size");
   }
-  if (s.o->verify) {
-    for (uint64_t i = 0; i < s.o->block; ++i) {
-      if (buffer.data()[i] != pattern_byte(chunk, offset + i)) {
-        co_return Error(Code::kInternal,
-                        "chunk " + std::to_string(chunk) + " has a wrong byte at " + std::to_string(offset + i));
-      }
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto& result = reply->results(static_cast<int>(i));
+    if (result.status() != 0)
+      co_return Status(code_from_wire(static_cast<uint16_t>(result.status())), result.message());
+    if (result.length() != s.o->block) {
+      co_return Error(Code::kInternal, "chunk " + std::to_string(blocks[i].chunk) + " returned " +
+                                           std::to_string(result.length()) + " of " + std::to_string(s.o->block) +
+                                           " bytes");
+    }
+    if (s.o->verify) {
+      Status ok = check_block(*s.o, blocks[i], buffer.data() + i * s.o->block);
+      if (!ok.ok()) co_return ok;
     }
   }
   co_return Status::Ok();
 }
 
-// One reader: requests one block after another until the deadline.
+// The next request's blocks: --batch of them, on chunks of the first one's target.
+std::vector<BlockRef> next_blocks(ReadState& s, std::mt19937_64& random) {
+  const StorageBenchOptions& o = *s.o;
+  const uint64_t blocks_per_chunk = o.chunk_size / o.block;
+  const uint64_t total = o.chunks * blocks_per_chunk;
+  const auto stride = static_cast<uint32_t>(s.targets->size());
+  std::vector<BlockRef> blocks;
+  for (uint32_t i = 0; i < o.batch; ++i) {
+    uint64_t block = o.random ? random() % total : s.next_block.fetch_add(1) % total;
+    auto chunk = static_cast<uint32_t>(block / blocks_per_chunk);
+    if (i > 0) {  // move to the nearest chunk of the same target (chunks go round robin over targets)
+      chunk = chunk - chunk % stride + blocks.front().chunk % stride;
+      if (chunk >= o.chunks) chunk = blocks.front().chunk;
+    }
+    blocks.push_back({chunk, static_cast<uint32_t>((block % blocks_per_chunk) * o.block)});
+  }
+  return blocks;
+}
+
+// One reader: requests one batch of blocks after another until the deadline.
 Task<> reader(ReadState& s, uint64_t seed) {
   const StorageBenchOptions& o = *s.o;
-  AlignedBuffer buffer(o.block, AlignedBuffer::Init::kUninitialized);
+  AlignedBuffer buffer(uint64_t{o.block} * o.batch, AlignedBuffer::Init::kUninitialized);
   std::mt19937_64 random(seed);
-  const uint64_t blocks_per_chunk = o.chunk_size / o.block;
   std::vector<int64_t> latencies;
   Status failure;
   while (Clock::now() < s.deadline) {
-    uint64_t block =
-        o.random ? random() % (o.chunks * blocks_per_chunk) : s.next_block.fetch_add(1) % (o.chunks * blocks_per_chunk);
-    auto chunk = static_cast<uint32_t>(block / blocks_per_chunk);
-    auto offset = static_cast<uint32_t>((block % blocks_per_chunk) * o.block);
+    std::vector<BlockRef> blocks = next_blocks(s, random);
     auto start = Clock::now();
-    failure = co_await read_block(s, chunk, offset, buffer);
+    failure = co_await read_blocks(s, blocks, buffer);
     if (!failure.ok()) break;
     latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-    s.bytes += o.block;
+    s.bytes += uint64_t{o.block} * o.batch;
     ++s.requests;
   }
   std::lock_guard lock(s.mutex);
@@ -292,9 +331,9 @@ Status run(const StorageBenchOptions& o) {
   RETURN_IF_ERROR(s.error);
   std::sort(s.latencies_ns.begin(), s.latencies_ns.end());
   std::printf(
-      "%s reads of %u KiB, %d threads x %d deep%s: %.1f MiB/s, %.0f requests/s, p50 %.1f us, p99 %.1f us "
-      "(%llu requests in %.2f s)\n",
-      o.random ? "random" : "sequential", o.block >> 10, o.threads, o.depth, o.verify ? ", verified" : "",
+      "%s reads of %u KiB, %u per request, %d threads x %d deep%s: %.1f MiB/s, %.0f requests/s, p50 %.1f us, "
+      "p99 %.1f us (%llu requests in %.2f s)\n",
+      o.random ? "random" : "sequential", o.block >> 10, o.batch, o.threads, o.depth, o.verify ? ", verified" : "",
       static_cast<double>(s.bytes.load()) / (1 << 20) / secs, static_cast<double>(s.requests.load()) / secs,
       static_cast<double>(percentile(s.latencies_ns, 0.50)) / 1000.0,
       static_cast<double>(percentile(s.latencies_ns, 0.99)) / 1000.0,
@@ -308,7 +347,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=N]\n"
                "                          [--chunk-size=BYTES] [--block=BYTES] [--pattern=seq|rand] [--threads=N]\n"
-               "                          [--depth=N] [--seconds=S] [--verify]\n");
+               "                          [--depth=N] [--seconds=S] [--batch=N] [--verify]\n");
   return 2;
 }
 
@@ -338,14 +377,15 @@ int run_storage_bench(const Config& config) {
   auto block = config.GetBytes("block", 1u << 20);
   auto threads = config.GetInt("threads", 2);
   auto depth = config.GetInt("depth", 4);
+  auto batch = config.GetInt("batch", 1);
   auto seconds = config.GetInt("seconds", 10);
   auto verify = config.GetBool("verify", false);
   std::string pattern = config.GetString("pattern", "seq");
-  if (!chunks.ok() || !chunk_size.ok() || !block.ok() || !threads.ok() || !depth.ok() || !seconds.ok() ||
+  if (!chunks.ok() || !chunk_size.ok() || !block.ok() || !threads.ok() || !depth.ok() || !batch.ok() || !seconds.ok() ||
       !verify.ok() || (pattern != "seq" && pattern != "rand") || *chunks < 1 || *chunks > 1000000 ||
       *chunk_size < 4096 || *chunk_size > (64u << 20) || *block < 4096 || *block > *chunk_size ||
-      *chunk_size % *block != 0 || *threads < 1 || *threads > 64 || *depth < 1 || *depth > 256 || *seconds < 1 ||
-      *seconds > 3600) {
+      *chunk_size % *block != 0 || *threads < 1 || *threads > 64 || *depth < 1 || *depth > 256 || *batch < 1 ||
+      *batch > 256 || *block * *batch > (64u << 20) || *seconds < 1 || *seconds > 3600) {
     return usage();
   }
   o.chunks = static_cast<uint32_t>(*chunks);
@@ -354,6 +394,7 @@ int run_storage_bench(const Config& config) {
   o.random = pattern == "rand";
   o.threads = static_cast<int>(*threads);
   o.depth = static_cast<int>(*depth);
+  o.batch = static_cast<uint32_t>(*batch);
   o.seconds = static_cast<double>(*seconds);
   o.verify = *verify;
   Status s = run(o);

@@ -79,13 +79,15 @@ TEST_F(BenchTest, StorageModeWithoutTheMetaServer) {
   std::string storage = "--storage=" + storage_addresses(cluster_, 2);
   ASSERT_TRUE(cluster_.KillMeta().ok());  // the targets come from the storage servers themselves
   for (const char* pattern : {"--pattern=seq", "--pattern=rand"}) {
+    // Several blocks per request (all of one target): every block of every reply is verified.
     auto [code, out] = run_bench(cluster_,
                                  {"storage", storage, pattern, "--chunks=6", "--chunk-size=1MiB", "--block=256KiB",
-                                  "--threads=2", "--depth=2", "--seconds=1", "--verify"},
+                                  "--threads=2", "--depth=2", "--seconds=1", "--batch=3", "--verify"},
                                  /*with_meta=*/false);
     ASSERT_EQ(code, 0) << out;
     EXPECT_NE(out.find("on 2 target(s)"), std::string::npos) << out;
     EXPECT_NE(out.find("verified"), std::string::npos) << out;
+    EXPECT_NE(out.find("3 per request"), std::string::npos) << out;
     EXPECT_EQ(out.find(" 0 requests"), std::string::npos) << out;
     EXPECT_NE(out.find("removed 6 chunks"), std::string::npos) << out;
   }
@@ -95,6 +97,8 @@ TEST_F(BenchTest, StorageModeWithoutTheMetaServer) {
 TEST_F(BenchTest, StorageModeRefusesBadArguments) {
   for (std::vector<std::string> args : {std::vector<std::string>{"storage", "--block=3000"},
                                         {"storage", "--pattern=sideways"},
+                                        {"storage", "--batch=0"},
+                                        {"storage", "--block=1MiB", "--batch=65"},  // over 64 MiB a request
                                         {"storage", "--chunk-size=1MiB", "--block=2MiB"},
                                         {"storage", "--storage=127.0.0.1:1"},  // and --meta: one or the other
                                         {"storage", "--storage=nonsense"}}) {
