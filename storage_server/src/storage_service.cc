@@ -273,6 +273,7 @@ Task<RpcReply> StorageService::HandleListTargets(RpcRequest& raw) {
     auto* out = reply_body.add_targets();
     out->set_target_id(target->id());
     out->set_path(target->path());
+    out->set_chunks(target->store().space_stats().used_slots);
     Result<StorageTarget::Space> space = target->QuerySpace();
     if (space.ok()) {  // an unreadable statvfs leaves the sizes 0: the listing is still useful
       out->set_capacity_bytes(space->capacity_bytes);

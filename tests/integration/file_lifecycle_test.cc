@@ -2,8 +2,8 @@
 // unlinked files leave the storage servers once no session holds them, and the FUSE mount does the
 // namespace operations of a POSIX file system (rename, unlink of an open file, links, symlinks).
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -12,7 +12,11 @@
 #include <thread>
 
 #include "support/local_cluster.h"
+#include "zcfs.pb.h"
 #include "zcfs/client/client.h"
+#include "zcfs/common/address.h"
+#include "zcfs/proto/blocking_channel.h"
+#include "zcfs/proto/methods.h"
 
 namespace zcfs {
 namespace {
@@ -29,11 +33,25 @@ std::vector<std::byte> pattern(size_t n, uint8_t seed) {
   return v;
 }
 
-// Chunk files of every storage target of the cluster.
-size_t count_chunk_files(const std::string& cluster_dir) {
+// Chunks stored on every storage target of the cluster, as the storage servers report them (ListTargets).
+size_t count_chunks(const std::string& cluster_dir) {
   size_t n = 0;
-  for (const auto& entry : fs::recursive_directory_iterator(cluster_dir)) {
-    if (entry.is_regular_file() && entry.path().parent_path().filename() == "chunks") ++n;
+  for (int i = 0; fs::exists(cluster_dir + "/storage" + std::to_string(i) + ".ready"); ++i) {
+    std::ifstream in(cluster_dir + "/storage" + std::to_string(i) + ".ready");
+    std::string address;
+    std::getline(in, address);
+    auto peer = parse_host_port(address);
+    EXPECT_TRUE(peer.ok()) << address;
+    if (!peer.ok()) continue;
+    auto channel = BlockingChannel::Connect(*peer, std::chrono::seconds(5));
+    EXPECT_TRUE(channel.ok()) << channel.status().ToString();
+    if (!channel.ok()) continue;
+    auto body =
+        (*channel)->Call(method::kListTargets, pb::ListTargetsRequest().SerializeAsString(), std::chrono::seconds(5));
+    EXPECT_TRUE(body.ok()) << body.status().ToString();
+    pb::ListTargetsReply reply;
+    if (!body.ok() || !reply.ParseFromString(*body)) continue;
+    for (const auto& target : reply.targets()) n += target.chunks();
   }
   return n;
 }
@@ -54,8 +72,7 @@ class FileLifecycleTest : public ::testing::Test {
     ClusterOptions options;
     options.storage_servers = 2;
     options.meta_flags = {"--meta.session_lease=3000", "--meta.reclaim_interval=100"};
-    cluster_ = std::make_unique<LocalCluster>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name(), options);
+    cluster_ = std::make_unique<LocalCluster>(::testing::UnitTest::GetInstance()->current_test_info()->name(), options);
     ASSERT_TRUE(cluster_->Start().ok()) << cluster_->logs();
     ClientOptions client_options;
     client_options.meta_address = cluster_->meta_address();
@@ -87,13 +104,13 @@ class FileLifecycleTest : public ::testing::Test {
 TEST_F(FileLifecycleTest, TruncateThenExtendReadsZerosPastTheCut) {
   const auto data = pattern(5 * kChunk + 123, 7);
   FileInfo file = MustWrite("/t.bin", data);
-  const size_t files_before = count_chunk_files(cluster_->dir());
+  const size_t files_before = count_chunks(cluster_->dir());
   EXPECT_GE(files_before, 6u);
 
   AttrChanges cut;
   cut.size = kChunk + 100;
   ASSERT_TRUE(client_->SetAttr(file.ino, cut).ok());
-  EXPECT_LT(count_chunk_files(cluster_->dir()), files_before);  // whole chunks past the cut are gone
+  EXPECT_LT(count_chunks(cluster_->dir()), files_before);  // whole chunks past the cut are gone
 
   AttrChanges grow;
   grow.size = data.size();
@@ -110,7 +127,7 @@ TEST_F(FileLifecycleTest, TruncateThenExtendReadsZerosPastTheCut) {
 
 TEST_F(FileLifecycleTest, UnlinkedFileDataIsReclaimedAfterClose) {
   FileInfo file = MustWrite("/gone.bin", pattern(3 * kChunk, 1));
-  ASSERT_GT(count_chunk_files(cluster_->dir()), 0u);
+  ASSERT_GT(count_chunks(cluster_->dir()), 0u);
   auto open = client_->Open(file.ino, O_RDONLY);
   ASSERT_TRUE(open.ok()) << open.status().ToString();
   ASSERT_TRUE(client_->Remove("/gone.bin").ok());
@@ -124,7 +141,7 @@ TEST_F(FileLifecycleTest, UnlinkedFileDataIsReclaimedAfterClose) {
   EXPECT_EQ(back, pattern(3 * kChunk, 1));
   ASSERT_TRUE(client_->Close(*open).ok());
 
-  EXPECT_TRUE(eventually([&] { return count_chunk_files(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
   EXPECT_EQ(client_->GetAttr(file.ino).status().code(), Code::kNotFound);
 }
 
@@ -139,7 +156,7 @@ TEST_F(FileLifecycleTest, OpenUnlinkedFileSurvivesAMetaServerCrash) {
   ASSERT_TRUE(cluster_->RestartMeta().ok()) << cluster_->logs();
   // Past the restarted server's grace period (one 3 s lease) and several reclaim passes.
   std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-  EXPECT_EQ(count_chunk_files(cluster_->dir()), 2u) << cluster_->logs();
+  EXPECT_EQ(count_chunks(cluster_->dir()), 2u) << cluster_->logs();
   std::vector<std::byte> back(2 * kChunk);
   auto n = client_->Read(open->info, 0, back);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
@@ -147,7 +164,7 @@ TEST_F(FileLifecycleTest, OpenUnlinkedFileSurvivesAMetaServerCrash) {
 
   ASSERT_TRUE(client_->Close(*open).ok());
   EXPECT_EQ(client_->Close(*open).status().code(), Code::kBadHandle);
-  EXPECT_TRUE(eventually([&] { return count_chunk_files(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
 }
 
 TEST_F(FileLifecycleTest, RenameOverAFileReclaimsTheReplacedData) {
@@ -161,7 +178,7 @@ TEST_F(FileLifecycleTest, RenameOverAFileReclaimsTheReplacedData) {
   MustWrite("/c", pattern(10, 4));
   EXPECT_EQ(client_->RenamePath("/c", "/b2", kRenameNoReplace).code(), Code::kAlreadyExists);
   // Only /b2 (2 chunks) and /c (1 chunk) keep data once the replaced file is reclaimed.
-  EXPECT_TRUE(eventually([&] { return count_chunk_files(cluster_->dir()) == 3; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 3; })) << cluster_->logs();
 }
 
 class FuseNamespaceTest : public FileLifecycleTest {
@@ -228,7 +245,7 @@ TEST_F(FuseNamespaceTest, RenameLinkSymlinkUnlinkRmdir) {
 
   struct statvfs st {};
   ASSERT_EQ(::statvfs(mnt_.c_str(), &st), 0);
-  EXPECT_GT(st.f_blocks, 0u);                // capacity reported by the storage servers
+  EXPECT_GT(st.f_blocks, 0u);  // capacity reported by the storage servers
   auto stats = client_->StatFs();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(st.f_files - st.f_ffree, stats->inodes);  // the root, and "g" until it is reclaimed
@@ -248,7 +265,7 @@ TEST_F(FuseNamespaceTest, UnlinkOfAnOpenFileKeepsItReadable) {
   EXPECT_EQ(::pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
   EXPECT_EQ(back, std::string(200000, 'z'));
   ::close(fd);
-  EXPECT_TRUE(eventually([&] { return count_chunk_files(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
 }
 
 }  // namespace
