@@ -2,10 +2,16 @@
 //
 //   zcfs-storage --meta=HOST:PORT --data-dir=DIR [--listen=HOST:PORT] [--targets=DIR1,DIR2]
 //                [--ready-file=PATH] [--threads=N] [--buffers=N] [--buffer-size=BYTES]
+//                [--read-memory=BYTES] [--client-read-memory=BYTES]
+//                [--zerocopy-threshold=BYTES] [--zerocopy-loopback=BOOL]
 //                [--config=FILE] [--log-level=LEVEL]
 //
 // --threads: I/O threads (default 2), each with its own io_uring and its share of the connections.
 // --buffers x --buffer-size: the registered I/O buffer pool, shared by every thread's ring.
+// --read-memory (256MiB), --client-read-memory (64MiB): read buffers all batched reads, and those of
+//   one client connection, may hold at once (read_budget.h).
+// --zerocopy-threshold (64KiB, 0 = off): replies this large are sent with MSG_ZEROCOPY, to loopback peers
+//   only with --zerocopy-loopback (there the kernel copies anyway, and it measured slower).
 //
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start, 2 on bad flags.
 #include <cstdio>
@@ -25,8 +31,20 @@ using zcfs::Result;
 using zcfs::StorageNode;
 
 const std::set<std::string>& known_flags() {
-  static const std::set<std::string> flags = {"config",  "log-level",  "listen",  "meta",    "data-dir",
-                                              "targets", "ready-file", "threads", "buffers", "buffer-size"};
+  static const std::set<std::string> flags = {"config",
+                                              "log-level",
+                                              "listen",
+                                              "meta",
+                                              "data-dir",
+                                              "targets",
+                                              "ready-file",
+                                              "threads",
+                                              "buffers",
+                                              "buffer-size",
+                                              "read-memory",
+                                              "client-read-memory",
+                                              "zerocopy-threshold",
+                                              "zerocopy-loopback"};
   return flags;
 }
 
@@ -64,6 +82,21 @@ Result<StorageNode::Options> parse_options(const Config& config) {
     return Error(Code::kInvalidArgument, "--buffer-size must be in 4KiB..1GiB");
   }
   options.io.buffer_size = buffer_size;
+  ASSIGN_OR_RETURN(uint64_t read_memory, config.GetBytes("read-memory", options.service.read_memory_bytes));
+  ASSIGN_OR_RETURN(uint64_t client_memory, config.GetBytes("client-read-memory", options.service.client_read_bytes));
+  // At least one largest batch, or a batch could wait for memory that never adds up.
+  const uint64_t min_memory = options.service.max_batch_bytes + 2 * zcfs::kBlockSize * options.service.max_batch_pieces;
+  if (read_memory < min_memory || read_memory > (1ull << 40)) {
+    return Error(Code::kInvalidArgument, "--read-memory must be in " + std::to_string(min_memory >> 20) + "MiB..1TiB");
+  }
+  if (client_memory < (1u << 20) || client_memory > read_memory) {
+    return Error(Code::kInvalidArgument, "--client-read-memory must be in 1MiB..--read-memory");
+  }
+  options.service.read_memory_bytes = read_memory;
+  options.service.client_read_bytes = client_memory;
+  ASSIGN_OR_RETURN(uint64_t zerocopy, config.GetBytes("zerocopy-threshold", options.zerocopy_threshold));
+  options.zerocopy_threshold = static_cast<size_t>(zerocopy);
+  ASSIGN_OR_RETURN(options.zerocopy_loopback, config.GetBool("zerocopy-loopback", false));
   return options;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/local_cluster.h"
+#include "support/process.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -37,7 +38,9 @@ int FlipByteAfter(const std::string& cluster_dir, const std::string& marker) {
 }
 
 TEST(StorageIntegrityTest, AFlippedByteOnDiskIsAChecksumErrorForTheReader) {
-  testing::LocalCluster cluster("integrity", {.storage_servers = 1});
+  testing::ClusterOptions one_server;
+  one_server.storage_servers = 1;
+  testing::LocalCluster cluster("integrity", one_server);
   ASSERT_TRUE(cluster.Start().ok()) << cluster.logs();
   ClientOptions options;
   options.meta_address = cluster.meta_address();
@@ -72,6 +75,49 @@ TEST(StorageIntegrityTest, AFlippedByteOnDiskIsAChecksumErrorForTheReader) {
   EXPECT_EQ(std::memcmp(buf.data(), text.data(), 8192), 0);
   client->reset();
   EXPECT_TRUE(cluster.Stop().ok()) << cluster.logs();
+}
+
+// The storage server's flags reach the data path: with zerocopy forced on loopback and small read
+// budgets, a file spanning many chunks reads back byte for byte; bad values are refused at start.
+TEST(StorageFlagsTest, ZerocopyAndReadMemoryFlagsServeReadsAndBadValuesAreRefused) {
+  testing::ClusterOptions flags;
+  flags.storage_servers = 1;
+  flags.storage_flags = {"--zerocopy-threshold=64KiB", "--zerocopy-loopback=true", "--read-memory=80MiB",
+                         "--client-read-memory=2MiB"};
+  testing::LocalCluster cluster("flags", flags);
+  ASSERT_TRUE(cluster.Start().ok()) << cluster.logs();
+  ClientOptions options;
+  options.meta_address = cluster.meta_address();
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  auto root = (*client)->Stat("/");
+  ASSERT_TRUE(root.ok());
+  CreateOptions create;
+  create.chunk_size = 1 << 20;
+  auto file = (*client)->Create(root->ino, "big.bin", create);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  std::vector<std::byte> data(12 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 + (i >> 16));
+  ASSERT_TRUE((*client)->Write(*file, 0, data).ok());
+  auto written = (*client)->ExtendLength(file->ino, data.size());
+  ASSERT_TRUE(written.ok());
+  std::vector<std::byte> back(data.size());
+  auto n = (*client)->Read(*written, 0, back);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(back == data);
+  client->reset();
+  EXPECT_TRUE(cluster.Stop().ok()) << cluster.logs();
+
+  for (auto [bad, name] :
+       {std::pair{"--read-memory=1MiB", "read-memory"}, std::pair{"--client-read-memory=1TiB", "client-read-memory"},
+        std::pair{"--zerocopy-loopback=maybe", "zerocopy-loopback"}}) {
+    auto [code, out] =
+        testing::run_to_exit({ZCFS_STORAGE_BIN, "--meta=127.0.0.1:1", "--data-dir=" + cluster.dir() + "/x", bad},
+                             cluster.dir() + "/bad-flag.log", std::chrono::seconds(10));
+    EXPECT_EQ(code, 2) << bad << ": " << out;
+    EXPECT_NE(out.find(name), std::string::npos) << out;
+  }
 }
 
 }  // namespace

@@ -135,7 +135,9 @@ TEST(SlotBitmapTest, MalformedOperandsAndGroupsAreRejected) {
     std::string group;
     std::string_view view = op;
     Status s = ApplySlotOps(group, std::span<const std::string_view>(&view, 1));
-    if (!s.ok()) EXPECT_EQ(s.code(), Code::kCorruption);
+    if (!s.ok()) {
+      EXPECT_EQ(s.code(), Code::kCorruption);
+    }
     EXPECT_EQ(group.size(), kGroupBytes);  // never resized by an operand
   }
   std::string wrong(kGroupBytes - 1, '\0');
@@ -151,11 +153,21 @@ TEST(ChunkMetaDbTest, RecordsAndSlotChangesCommitTogetherAndSurviveReopen) {
   {
     auto db = ChunkMetaDb::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Commit({.put = {{{1, 0}, a}, {{1, 1}, b}}, .take = {a.slot, b.slot}}).ok());
+    MetaChange both;
+    both.put = {{{1, 0}, a}, {{1, 1}, b}};
+    both.take = {a.slot, b.slot};
+    ASSERT_TRUE((*db)->Commit(both).ok());
     StoredChunk moved = a;
     moved.slot = {1, 0, 9};
-    ASSERT_TRUE((*db)->Commit({.put = {{{1, 0}, moved}}, .take = {moved.slot}, .free = {a.slot}}).ok());
-    ASSERT_TRUE((*db)->Commit({.erase = {{1, 1}}, .free = {b.slot}}).ok());
+    MetaChange move;
+    move.put = {{{1, 0}, moved}};
+    move.take = {moved.slot};
+    move.free = {a.slot};
+    ASSERT_TRUE((*db)->Commit(move).ok());
+    MetaChange remove;
+    remove.erase = {{1, 1}};
+    remove.free = {b.slot};
+    ASSERT_TRUE((*db)->Commit(remove).ok());
   }
   auto db = ChunkMetaDb::Open(path);
   ASSERT_TRUE(db.ok());

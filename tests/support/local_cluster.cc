@@ -56,11 +56,10 @@ Status LocalCluster::Start() {
   for (int i = 0; i < options_.storage_servers; ++i) {
     std::string name = "storage" + std::to_string(i);
     std::string ignored;
-    ASSIGN_OR_RETURN(ChildProcess child,
-                     StartProcess(name,
-                                  {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
-                                   "--data-dir=" + dir_ + "/" + name},
-                                  &ignored));
+    std::vector<std::string> argv = {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
+                                     "--data-dir=" + dir_ + "/" + name};
+    argv.insert(argv.end(), options_.storage_flags.begin(), options_.storage_flags.end());
+    ASSIGN_OR_RETURN(ChildProcess child, StartProcess(name, std::move(argv), &ignored));
     storage_.push_back(std::move(child));
   }
   return Status::Ok();

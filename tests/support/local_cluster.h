@@ -13,7 +13,8 @@ namespace zcfs::testing {
 
 struct ClusterOptions {
   int storage_servers = 3;
-  std::vector<std::string> meta_flags;  // extra flags for zcfs-meta
+  std::vector<std::string> meta_flags;     // extra flags for zcfs-meta
+  std::vector<std::string> storage_flags;  // extra flags for every zcfs-storage
 };
 
 class LocalCluster {

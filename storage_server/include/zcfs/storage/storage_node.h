@@ -34,6 +34,9 @@ class StorageNode {
     UringBlockIo::Options io;
     uint32_t max_chunk_size = 64u << 20;
     std::chrono::milliseconds heartbeat{2000};
+    StorageServiceOptions service;                          // read memory budgets, batch limits
+    size_t zerocopy_threshold = kDefaultZerocopyThreshold;  // replies this large use MSG_ZEROCOPY; 0 = never
+    bool zerocopy_loopback = false;                         // also to loopback peers (costs there: rpc_server.h)
   };
 
   // Opens the targets, starts serving, and starts registering with the meta server (in the background).
