@@ -57,7 +57,7 @@ class ChunkStore::Truncator {
     }
     MetaChange change;
     change.put.emplace_back(id, std::move(next));
-    Status s = store_.meta_->Commit(change);
+    Status s = co_await store_.Commit(change);
     if (!s.ok()) co_return s;
     co_return true;
   }
@@ -93,7 +93,7 @@ class ChunkStore::Truncator {
       change.free.push_back((*chunk)->slot);
     }
     if (change.erase.empty()) co_return 0u;
-    Status s = store_.meta_->Commit(change);
+    Status s = co_await store_.Commit(change);
     if (!s.ok()) co_return s;
     for (auto slot : change.free) store_.space_->Retire(slot);
     co_return static_cast<uint32_t>(change.erase.size());

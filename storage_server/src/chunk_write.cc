@@ -91,7 +91,7 @@ class ChunkStore::Writer {
     }
     Status s = co_await WriteRegion(region_start);
     if (s.ok()) s = co_await store_.io_.Sync(store_.space_->fd(next_.slot));
-    if (s.ok()) s = Commit();
+    if (s.ok()) s = co_await Commit();
     if (!s.ok()) {
       if (allocated_) store_.space_->Cancel(next_.slot);
       co_return s.Prepend("write chunk " + id_.ToString());
@@ -169,14 +169,14 @@ class ChunkStore::Writer {
     co_return n.status();
   }
 
-  Status Commit() {
+  Task<Status> Commit() {
     MetaChange change;
     change.put.emplace_back(id_, next_);
     if (allocated_) {
       change.take.push_back(next_.slot);
       if (old_) change.free.push_back(old_->slot);
     }
-    return store_.meta_->Commit(change);
+    co_return co_await store_.Commit(change);
   }
 
   ChunkStore& store_;

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <memory>
 #include <optional>
 #include <span>
@@ -28,6 +30,7 @@ namespace zcfs {
 
 namespace storage_internal {
 class ChunkMetaDb;
+struct MetaChange;
 class AsyncMutex;
 class SlotSpace;
 struct StoredChunk;
@@ -127,6 +130,9 @@ class ChunkStore {
   Task<Status> ReadBlocks(ChunkId id, const storage_internal::StoredChunk& chunk, uint64_t first_block,
                           std::span<std::byte> dst);
   storage_internal::AsyncMutex& LockFor(ChunkId id);
+  // Commits on a commit thread and resumes on the caller's executor: a synced commit waits for an fsync
+  // of the write-ahead log, which must not stall the I/O thread (its ring and its connections).
+  Task<Status> Commit(const storage_internal::MetaChange& change);
 
   Options options_;
   BlockIo& io_;
@@ -134,6 +140,8 @@ class ChunkStore {
   std::unique_ptr<storage_internal::SlotSpace> space_;
   std::unique_ptr<storage_internal::AsyncMutex[]> locks_;
   std::atomic<uint64_t> payload_bytes_copied_{0};
+  // Last member: joined first at destruction, while everything a commit touches still exists.
+  std::unique_ptr<asio::thread_pool> commit_threads_;
 };
 
 }  // namespace zcfs
