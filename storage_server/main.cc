@@ -84,8 +84,7 @@ Result<StorageNode::Options> parse_options(const Config& config) {
   options.io.buffer_size = buffer_size;
   ASSIGN_OR_RETURN(uint64_t read_memory, config.GetBytes("read-memory", options.service.read_memory_bytes));
   ASSIGN_OR_RETURN(uint64_t client_memory, config.GetBytes("client-read-memory", options.service.client_read_bytes));
-  // At least one largest batch, or a batch could wait for memory that never adds up.
-  const uint64_t min_memory = options.service.max_batch_bytes + 2 * zcfs::kBlockSize * options.service.max_batch_pieces;
+  const uint64_t min_memory = options.service.largest_batch_buffer_bytes();
   if (read_memory < min_memory || read_memory > (1ull << 40)) {
     return Error(Code::kInvalidArgument, "--read-memory must be in " + std::to_string(min_memory >> 20) + "MiB..1TiB");
   }

@@ -28,6 +28,7 @@
 #include <memory>
 #include <vector>
 
+#include "zcfs/common/aligned_buffer.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/storage/storage_target.h"
@@ -51,6 +52,10 @@ struct StorageServiceOptions {
   // The largest batch accepted: sum of the requested lengths, number of pieces.
   uint64_t max_batch_bytes = batch_read::kMaxBytes;
   uint32_t max_batch_pieces = batch_read::kMaxPieces;
+
+  // Read buffer the largest accepted batch can hold: its bytes plus up to a block of widening at each
+  // end of every piece. read_memory_bytes below this could leave such a batch waiting forever.
+  uint64_t largest_batch_buffer_bytes() const { return max_batch_bytes + 2 * uint64_t{kBlockSize} * max_batch_pieces; }
 };
 
 // Read memory accounting (for tests and status): bytes of read buffer budget held now and at most.
