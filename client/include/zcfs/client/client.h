@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "zcfs/client/buffers.h"
+#include "zcfs/client/read_ring.h"
 #include "zcfs/common/status.h"
 
 namespace zcfs {
@@ -90,7 +92,7 @@ struct Credentials {
 struct FsStats {
   uint64_t capacity_bytes = 0;  // of the online storage targets
   uint64_t used_bytes = 0;
-  uint64_t inodes = 0;          // files, directories and symlinks in use
+  uint64_t inodes = 0;  // files, directories and symlinks in use
   uint32_t online_nodes = 0;
   uint32_t offline_nodes = 0;
 };
@@ -120,9 +122,9 @@ struct ClusterState {
 struct CreateOptions {
   uint32_t mode = 0644;
   std::optional<Credentials> cred;  // default: the client's credentials
-  bool exclusive = false;    // fail with kAlreadyExists when the name exists
-  uint32_t chunk_size = 0;   // 0: the cluster default
-  uint32_t stripe_width = 0; // 0: the cluster default
+  bool exclusive = false;           // fail with kAlreadyExists when the name exists
+  uint32_t chunk_size = 0;          // 0: the cluster default
+  uint32_t stripe_width = 0;        // 0: the cluster default
 };
 
 struct ClientOptions {
@@ -209,6 +211,30 @@ class Client {
   // ExtendLength (done by WriteAndExtend, by the FUSE mount on flush and by the CLI after a put).
   Status Write(const FileInfo& file, uint64_t offset, std::span<const std::byte> src);
   Result<FileInfo> WriteAndExtend(const FileInfo& file, uint64_t offset, std::span<const std::byte> src);
+
+  // ---- handles: what data loaders, the C API (zcfs.h) and the Python module use ----
+  // Opens the file at `path`; flags as open(2): O_RDONLY/O_WRONLY/O_RDWR, O_CREAT (with `mode`), O_EXCL,
+  // O_TRUNC, O_APPEND. The handle carries the layout fetched at open, so reads through it never ask the
+  // meta server. Directories: kIsDirectory.
+  Result<FileHandle> OpenHandle(std::string_view path, int flags, uint32_t mode = 0644);
+  // Ends the handle; the size grows to cover what was written through it. Any later use of the handle,
+  // including a second close: kBadHandle.
+  Status CloseHandle(FileHandle file);
+  // The file's attributes as the handle knows them (as of open, grown by its own writes).
+  Result<FileInfo> HandleInfo(FileHandle file);
+  // Positional read/write (pread/pwrite): `dst` may be any memory (it is registered for the call).
+  Result<size_t> PRead(FileHandle file, uint64_t offset, std::span<std::byte> dst);
+  Status PWrite(FileHandle file, uint64_t offset, std::span<const std::byte> src);
+  // Sequential read/write at the handle's position, which they advance (O_APPEND: writes at the end).
+  Result<size_t> ReadNext(FileHandle file, std::span<std::byte> dst);
+  Status WriteNext(FileHandle file, std::span<const std::byte> src);
+
+  // ---- registered buffers and batched reads (buffers.h, read_ring.h) ----
+  // `size` bytes aligned to 4 KiB (2 MiB with huge pages), zeroed, registered with the transport.
+  Result<std::shared_ptr<RegisteredBuffer>> AllocateBuffer(size_t size, const BufferOptions& options = {});
+  // Registers the caller's memory, which must outlive the returned buffer.
+  Result<std::shared_ptr<RegisteredBuffer>> RegisterBuffer(std::span<std::byte> memory);
+  Result<std::unique_ptr<ReadRing>> CreateReadRing(const ReadRingOptions& options = {});
 
   // Bytes the client's data path copied in user space since start (reads place data directly: 0).
   uint64_t user_copy_bytes() const;
