@@ -6,6 +6,7 @@
 #include <random>
 
 #include "client_impl.h"
+#include "path_walk.h"
 #include "paths.h"
 #include "pb_convert.h"
 #include "zcfs/common/copy_counter.h"
@@ -35,6 +36,9 @@ ClientImpl::ClientImpl(ClientOptions options)
     : options_(std::move(options)),
       io_(options_.io_threads),
       transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
+      connections_per_server_(static_cast<size_t>(std::max(1, options_.connections_per_server))),
+      buffers_(std::make_shared<BufferRegistry>(transport_)),
+      dir_cache_(options_.dir_cache_ttl),
       client_id_(random_client_id()),
       // Once: getuid()/getgid() are syscalls, and every namespace call sends credentials.
       default_cred_(to_pb(options_.cred.value_or(Credentials{::getuid(), ::getgid()}))),
@@ -60,7 +64,8 @@ Result<uint64_t> ClientImpl::ReopenSession(uint64_t ino) {
 }
 
 ClientImpl::~ClientImpl() {
-  sessions_.Stop();  // it calls the meta server through the I/O threads stopped below
+  buffers_->Detach();  // buffers still alive only free their memory from now on
+  sessions_.Stop();    // it calls the meta server through the I/O threads stopped below
   transport_.CloseAll();
   if (meta_pool_) meta_pool_->CloseAll();
   io_.Stop();
@@ -94,7 +99,7 @@ Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
 }
 
 Client::Client(std::unique_ptr<ClientImpl> impl) : impl_(std::move(impl)) {}
-Client::~Client() = default;
+Client::~Client() { CloseAllHandles(); }
 
 Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name, std::optional<Credentials> cred) {
   pb::LookupRequest req;
@@ -110,8 +115,7 @@ Result<FileInfo> Client::GetAttr(uint64_t ino) {
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kGetAttr, req));
 }
 
-Result<FileInfo> Client::Mkdir(uint64_t parent, std::string_view name, uint32_t mode,
-                              std::optional<Credentials> cred) {
+Result<FileInfo> Client::Mkdir(uint64_t parent, std::string_view name, uint32_t mode, std::optional<Credentials> cred) {
   pb::MkdirRequest req;
   req.set_parent(parent);
   req.set_name(std::string(name));
@@ -133,7 +137,7 @@ Result<FileInfo> Client::Create(uint64_t parent, std::string_view name, const Cr
 }
 
 Result<DirPage> Client::ReadDirPage(uint64_t ino, std::string_view after, uint32_t max_entries,
-                                   std::optional<Credentials> cred) {
+                                    std::optional<Credentials> cred) {
   pb::ReaddirRequest req;
   req.set_ino(ino);
   req.set_after(std::string(after));
@@ -188,15 +192,7 @@ Result<FsStats> Client::StatFs() {
                  reply.offline_nodes()};
 }
 
-Result<FileInfo> Client::Stat(std::string_view path) {
-  ASSIGN_OR_RETURN(FileInfo node, GetAttr(kRootInode));
-  for (const auto& part : split_path(path)) {
-    auto next = Lookup(node.ino, part);
-    if (!next.ok()) return Status(next.status()).Prepend(std::string(path));
-    node = std::move(next).value();
-  }
-  return node;
-}
+Result<FileInfo> Client::Stat(std::string_view path) { return PathWalker(*this, impl_->dir_cache()).Stat(path); }
 
 Result<FileInfo> Client::MakeDirs(std::string_view path, uint32_t mode) {
   ASSIGN_OR_RETURN(FileInfo node, GetAttr(kRootInode));
@@ -213,11 +209,12 @@ Result<FileInfo> Client::MakeDirs(std::string_view path, uint32_t mode) {
 }
 
 Result<FileInfo> Client::CreatePath(std::string_view path, const CreateOptions& options) {
-  ASSIGN_OR_RETURN(ParentAndName where, split_parent(path));
-  ASSIGN_OR_RETURN(FileInfo parent, Stat(where.parent));
-  auto created = Create(parent.ino, where.name, options);
-  if (!created.ok()) return Status(created.status()).Prepend(std::string(path));
-  return created;
+  return PathWalker(*this, impl_->dir_cache())
+      .AtParent<FileInfo>(path, [&](uint64_t dir, const std::string& name) -> Result<FileInfo> {
+        auto created = Create(dir, name, options);
+        if (!created.ok()) return Status(created.status()).Prepend(std::string(path));
+        return created;
+      });
 }
 
 Result<size_t> Client::Read(const FileInfo& file, uint64_t offset, std::span<std::byte> dst) {

@@ -2,7 +2,13 @@
 // (namespace calls to the meta server, data calls to storage servers). Thread-safe.
 #pragma once
 
+#include <atomic>
+
+#include "buffer_registry.h"
 #include "chunk_plan.h"
+#include "dir_cache.h"
+#include "file_handles.h"
+#include "placed_read.h"
 #include "routing_cache.h"
 #include "session_keeper.h"
 #include "zcfs.pb.h"
@@ -45,12 +51,33 @@ class ClientImpl {
     return reply;
   }
 
+  using Deadline = std::chrono::steady_clock::time_point;
+  static Deadline DeadlineAfter(std::chrono::milliseconds timeout) {
+    return std::chrono::steady_clock::now() + timeout;
+  }
+
   Task<Result<size_t>> ReadAsync(FileInfo file, uint64_t offset, std::span<std::byte> dst);
+  // Batched reads of any pieces (batch_read.cc). PlanBatches groups them by storage node (refreshing
+  // the routing table once if a target is unknown) and cuts them into batches the servers accept;
+  // pieces whose target no node serves are `unroutable` (by owner). ReadBatch sends one batch and
+  // returns one status per piece; pieces that failed because the node is gone from its address or
+  // no longer serves the target are read again once after a routing refresh.
+  struct BatchPlan {
+    std::vector<NodeBatch> batches;
+    std::vector<std::pair<uint32_t, Status>> unroutable;
+  };
+  Task<BatchPlan> PlanBatches(std::vector<PlacedPiece> pieces);
+  Task<std::vector<Status>> ReadBatch(NodeBatch batch, Deadline deadline);
+
   Task<Status> WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src);
   asio::any_io_executor executor() { return io_.executor(); }
   // Random, nonzero: names this client's file sessions on the meta server.
   uint64_t client_id() const { return client_id_; }
   SessionKeeper& sessions() { return sessions_; }
+  HandleTable& handles() { return handles_; }
+  const std::shared_ptr<BufferRegistry>& buffers() { return buffers_; }
+  DirCache& dir_cache() { return dir_cache_; }
+  const ClientOptions& options() const { return options_; }
 
  private:
   // The same call from a coroutine on the I/O threads (the data path refreshing its routing table).
@@ -64,9 +91,16 @@ class ClientImpl {
   }
   Task<Result<pb::RoutingTable>> FetchRoutingAsync();
   Task<Status> RefreshRouting();
-  // Groups pieces by the node serving them, refreshing the routing table once if a target is unknown.
-  Task<Result<std::map<std::string, std::vector<ChunkPiece>>>> GroupByNode(const std::vector<ChunkPiece>& pieces);
-  Task<Status> ReadFromNode(std::string address, uint64_t ino, std::vector<ChunkPiece> pieces, RegionHandle region);
+  // The node address serving each target, refreshing the routing table once if a target is unknown.
+  Task<Result<std::vector<std::string>>> AddressesOf(const std::vector<uint32_t>& targets);
+  Task<std::vector<Status>> ReadFromNode(std::string address, std::vector<PlacedPiece> pieces, Deadline deadline);
+  Result<std::vector<asio::mutable_buffer>> PlaceReply(const std::vector<PlacedPiece>& pieces,
+                                                       const pb::BatchReadReply& reply, PinSet& pins,
+                                                       std::vector<char>& released, std::vector<std::byte>& sink);
+  Status FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result, bool released,
+                     PinSet& pins);
+  // Data calls to one server take its connections in turn (ClientOptions::connections_per_server).
+  size_t NextLane() { return next_lane_.fetch_add(1, std::memory_order_relaxed) % connections_per_server_; }
   Task<Status> WriteChunkPiece(uint64_t ino, uint32_t chunk_size, ChunkPiece piece, std::span<const std::byte> src);
 
   ClientOptions options_;
@@ -74,6 +108,11 @@ class ClientImpl {
   TcpTransport transport_;
   std::unique_ptr<BlockingChannelPool> meta_pool_;  // namespace calls; made by Start()
   RoutingCache routing_;
+  const size_t connections_per_server_;
+  std::atomic<size_t> next_lane_{0};
+  HandleTable handles_;
+  std::shared_ptr<BufferRegistry> buffers_;  // shared with the buffers, which may outlive the client
+  DirCache dir_cache_;
   const uint64_t client_id_;
   const pb::Credentials default_cred_;
   SessionKeeper sessions_;  // last: its thread calls into the members above

@@ -1,5 +1,6 @@
 // Client: the namespace calls that remove, rename and link entries, symlinks, and open/close sessions.
 #include "client_impl.h"
+#include "path_walk.h"
 #include "paths.h"
 #include "pb_convert.h"
 #include "zcfs/client/client.h"
@@ -24,16 +25,20 @@ pb::RemoveRequest remove_request(ClientImpl& impl, uint64_t parent, std::string_
 }  // namespace
 
 Status Client::Unlink(uint64_t parent, std::string_view name, std::optional<Credentials> cred) {
-  return status_of(
-      impl_->MetaCall<pb::EmptyReply>(method::kUnlink, remove_request(*impl_, parent, name, cred)));
+  impl_->dir_cache().DropChild(parent, name);
+  return status_of(impl_->MetaCall<pb::EmptyReply>(method::kUnlink, remove_request(*impl_, parent, name, cred)));
 }
 
 Status Client::Rmdir(uint64_t parent, std::string_view name, std::optional<Credentials> cred) {
+  impl_->dir_cache().DropChild(parent, name);
   return status_of(impl_->MetaCall<pb::EmptyReply>(method::kRmdir, remove_request(*impl_, parent, name, cred)));
 }
 
 Status Client::Rename(uint64_t parent, std::string_view name, uint64_t new_parent, std::string_view new_name,
                       uint32_t flags, std::optional<Credentials> cred) {
+  // Both names: the source moves away, a replaced or exchanged destination changes too.
+  impl_->dir_cache().DropChild(parent, name);
+  impl_->dir_cache().DropChild(new_parent, new_name);
   pb::RenameRequest req;
   req.set_parent(parent);
   req.set_name(std::string(name));
@@ -95,21 +100,27 @@ Result<FileInfo> Client::Close(const OpenFile& file, uint64_t written_end) {
 }
 
 Status Client::Remove(std::string_view path) {
-  ASSIGN_OR_RETURN(ParentAndName where, split_parent(path));
-  ASSIGN_OR_RETURN(FileInfo parent, Stat(where.parent));
-  auto target = Lookup(parent.ino, where.name);
-  if (!target.ok()) return Status(target.status()).Prepend(std::string(path));
-  Status removed = target->is_dir() ? Rmdir(parent.ino, where.name) : Unlink(parent.ino, where.name);
-  return removed.ok() ? removed : Status(removed).Prepend(std::string(path));
+  auto removed = PathWalker(*this, impl_->dir_cache())
+                     .AtParent<bool>(path, [&](uint64_t dir, const std::string& name) -> Result<bool> {
+                       auto target = Lookup(dir, name);
+                       if (!target.ok()) return Status(target.status()).Prepend(std::string(path));
+                       Status done = target->is_dir() ? Rmdir(dir, name) : Unlink(dir, name);
+                       if (!done.ok()) return done.Prepend(std::string(path));
+                       return true;
+                     });
+  return removed.ok() ? Status::Ok() : removed.status();
 }
 
 Status Client::RenamePath(std::string_view from, std::string_view to, uint32_t flags) {
-  ASSIGN_OR_RETURN(ParentAndName source, split_parent(from));
   ASSIGN_OR_RETURN(ParentAndName dest, split_parent(to));
-  ASSIGN_OR_RETURN(FileInfo source_parent, Stat(source.parent));
   ASSIGN_OR_RETURN(FileInfo dest_parent, Stat(dest.parent));
-  Status renamed = Rename(source_parent.ino, source.name, dest_parent.ino, dest.name, flags);
-  return renamed.ok() ? renamed : Status(renamed).Prepend(std::string(from) + " -> " + std::string(to));
+  auto renamed = PathWalker(*this, impl_->dir_cache())
+                     .AtParent<bool>(from, [&](uint64_t dir, const std::string& name) -> Result<bool> {
+                       Status done = Rename(dir, name, dest_parent.ino, dest.name, flags);
+                       if (!done.ok()) return done.Prepend(std::string(from) + " -> " + std::string(to));
+                       return true;
+                     });
+  return renamed.ok() ? Status::Ok() : renamed.status();
 }
 
 }  // namespace zcfs

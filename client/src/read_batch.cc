@@ -7,22 +7,6 @@
 
 namespace zcfs {
 
-std::vector<std::vector<ChunkPiece>> split_into_batches(std::vector<ChunkPiece> pieces, uint64_t max_bytes,
-                                                        size_t max_pieces) {
-  std::vector<std::vector<ChunkPiece>> batches;
-  uint64_t bytes = 0;
-  for (ChunkPiece& piece : pieces) {
-    bool full = !batches.empty() && (batches.back().size() >= max_pieces || bytes + piece.length > max_bytes);
-    if (batches.empty() || full) {
-      batches.emplace_back();
-      bytes = 0;
-    }
-    bytes += piece.length;
-    batches.back().push_back(piece);
-  }
-  return batches;
-}
-
 Status verify_piece_crc32c(std::span<const std::byte> received, uint32_t expected, std::string_view server,
                            uint64_t ino, uint32_t chunk_index, uint32_t chunk_offset) {
   uint32_t actual = crc32c(received.data(), received.size());
@@ -30,8 +14,9 @@ Status verify_piece_crc32c(std::span<const std::byte> received, uint32_t expecte
   char sums[64];
   std::snprintf(sums, sizeof(sums), "crc32c %08x, the server sent %08x", actual, expected);
   return Error(Code::kChecksumMismatch, "storage " + std::string(server) + " chunk " + std::to_string(ino) + "." +
-                                      std::to_string(chunk_index) + " bytes [" + std::to_string(chunk_offset) + ", " +
-                                      std::to_string(chunk_offset + received.size()) + ") arrived damaged: " + sums);
+                                            std::to_string(chunk_index) + " bytes [" + std::to_string(chunk_offset) +
+                                            ", " + std::to_string(chunk_offset + received.size()) +
+                                            ") arrived damaged: " + sums);
 }
 
 }  // namespace zcfs

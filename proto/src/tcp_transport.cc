@@ -5,10 +5,11 @@ namespace zcfs {
 TcpTransport::TcpTransport(asio::any_io_executor executor, TcpTransportOptions options)
     : executor_(std::move(executor)), options_(options) {}
 
-Task<Result<std::shared_ptr<RpcChannel>>> TcpTransport::Channel(const std::string& peer) {
+Task<Result<std::shared_ptr<RpcChannel>>> TcpTransport::Channel(const std::string& peer, size_t lane) {
+  std::pair<std::string, size_t> key(peer, lane);
   {
     std::lock_guard lock(mutex_);
-    auto it = channels_.find(peer);
+    auto it = channels_.find(key);
     if (it != channels_.end() && it->second->is_open()) co_return it->second;
   }
   auto address = parse_host_port(peer);
@@ -16,7 +17,7 @@ Task<Result<std::shared_ptr<RpcChannel>>> TcpTransport::Channel(const std::strin
   auto channel = co_await RpcChannel::Connect(executor_, *address, options_.connect_timeout, options_.limits);
   if (!channel.ok()) co_return channel.status();
   std::lock_guard lock(mutex_);
-  auto& slot = channels_[peer];
+  auto& slot = channels_[key];
   // Two callers may have connected at once; keep the first live one so calls share a connection.
   if (slot && slot->is_open()) {
     (*channel)->Close();
@@ -28,7 +29,7 @@ Task<Result<std::shared_ptr<RpcChannel>>> TcpTransport::Channel(const std::strin
 
 void TcpTransport::CloseAll() {
   std::lock_guard lock(mutex_);
-  for (auto& [peer, channel] : channels_) channel->Close();
+  for (auto& [key, channel] : channels_) channel->Close();
   channels_.clear();
 }
 

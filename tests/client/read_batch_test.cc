@@ -51,7 +51,7 @@ TEST(SplitIntoBatchesTest, FillsBatchesAndGivesAnOversizedPieceItsOwn) {
   EXPECT_EQ(batches[0].size(), 3u);  // 30 bytes: exactly the limit
   EXPECT_EQ(batches[1].size(), 1u);  // 50 > 30 alone
   EXPECT_EQ(batches[2].size(), 3u);
-  EXPECT_TRUE(split_into_batches({}, 30, 100).empty());
+  EXPECT_TRUE(split_into_batches(std::vector<ChunkPiece>{}, 30, 100).empty());
   EXPECT_EQ(split_into_batches(pieces_of(std::vector<uint32_t>(10, 1)), 1000, 4).size(), 3u);  // 4 + 4 + 2
 }
 

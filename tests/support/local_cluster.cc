@@ -109,6 +109,14 @@ Status LocalCluster::RestartMeta() {
   return Status::Ok();
 }
 
+Status LocalCluster::SignalStorage(size_t index, int sig) {
+  if (index >= storage_.size() || !storage_[index].running()) {
+    return Error(Code::kInternal, "zcfs-storage " + std::to_string(index) + " is not running");
+  }
+  storage_[index].Signal(sig);
+  return Status::Ok();
+}
+
 std::string LocalCluster::logs() const {
   std::string all;
   for (const auto& f : log_files_) all += "==== " + f + "\n" + read_text_file(f);

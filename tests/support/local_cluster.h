@@ -32,6 +32,9 @@ class LocalCluster {
   // again on the same address and data directory (the storage servers keep sending it heartbeats).
   Status KillMeta();
   Status RestartMeta();
+  // Fault tests: sends `sig` to storage server `index` (SIGSTOP freezes it - its connections stay up
+  // and calls to it time out; SIGCONT resumes it before Stop).
+  Status SignalStorage(size_t index, int sig);
 
   const std::string& meta_address() const { return meta_address_; }
   const std::string& dir() const { return dir_; }

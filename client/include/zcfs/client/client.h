@@ -142,6 +142,13 @@ struct ClientOptions {
   // client checks what landed in the caller's buffer against it; a mismatch fails the read with
   // kChecksumMismatch naming the chunk. Costs a CRC pass over the data on both sides.
   bool verify_checksums = false;
+  // TCP connections per storage server for data calls, taken in turn: a server serves each connection
+  // on one of its I/O threads, so one client's batches can be served by several of them at once.
+  int connections_per_server = 2;
+  // How long a directory's path -> inode mapping is reused by path calls (Stat, OpenHandle, ...)
+  // instead of one Lookup per path component. Changes made through this client drop what they touch;
+  // changes by other clients may go unseen for this long. 0 turns the cache off.
+  std::chrono::milliseconds dir_cache_ttl{1000};
   // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
 };
@@ -223,9 +230,13 @@ class Client {
   // The file's attributes as the handle knows them (as of open, grown by its own writes).
   Result<FileInfo> HandleInfo(FileHandle file);
   // Positional read/write (pread/pwrite): `dst` may be any memory (it is registered for the call).
+  // Reads see the handle's own writes. PWrite writes at `offset` even on an O_APPEND handle. Wrong
+  // access mode for the handle: kBadHandle.
   Result<size_t> PRead(FileHandle file, uint64_t offset, std::span<std::byte> dst);
   Status PWrite(FileHandle file, uint64_t offset, std::span<const std::byte> src);
-  // Sequential read/write at the handle's position, which they advance (O_APPEND: writes at the end).
+  // Sequential read/write at the handle's position, which they advance (O_APPEND: writes at the end of
+  // the file as this handle knows it - appends through other handles or clients are not ordered with
+  // these).
   Result<size_t> ReadNext(FileHandle file, std::span<std::byte> dst);
   Status WriteNext(FileHandle file, std::span<const std::byte> src);
 
@@ -241,6 +252,7 @@ class Client {
 
  private:
   explicit Client(std::unique_ptr<ClientImpl> impl);
+  void CloseAllHandles();  // on destruction: handles left open still report what they wrote
   std::unique_ptr<ClientImpl> impl_;
 };
 

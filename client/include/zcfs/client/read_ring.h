@@ -13,7 +13,8 @@
 // the bytes are placed there by the transport with no user-space copy.
 //
 // A ring is used by one thread at a time (like io_uring's submission side); completions are produced
-// by the client's I/O threads. Many rings may share one Client.
+// by the client's I/O threads. Many rings may share one Client; a ring must be destroyed before its
+// Client.
 #pragma once
 
 #include <chrono>
@@ -41,14 +42,15 @@ struct ReadEntry {
 
 struct ReadCompletion {
   uint64_t user_data = 0;
-  Status status;     // kTimedOut past the ring's timeout, kBadHandle if the file was closed, ...
+  Status status;     // kTimeout past the ring's timeout, kBadHandle if the file was closed, ...
   size_t bytes = 0;  // bytes read: fewer than asked at the end of the file, 0 at or past it
 };
 
 struct ReadRingOptions {
   uint32_t depth = 128;  // reads prepared or in flight at most; Prepare beyond it: kResourceExhausted
   // Per-read deadline from Submit; 0 = the client's rpc_timeout. A read past it completes with
-  // kTimedOut (its destination may hold part of the data).
+  // kTimeout (its destination may hold part of the data). A storage server that refuses connections
+  // fails its reads at once with kUnavailable (after one routing refresh and retry).
   std::chrono::milliseconds timeout{0};
 };
 

@@ -1,10 +1,12 @@
 // TcpTransport: the Transport over TCP. Regions are local bookkeeping (the reply payload is read
-// straight into them by RpcChannel); channels are pooled, one per peer, and replaced when broken.
-// Thread-safe.
+// straight into them by RpcChannel); channels are pooled, one per peer and lane, and replaced when
+// broken. Lanes let one client keep several connections to a server: a server serves each connection
+// on one of its I/O threads, so calls spread over lanes can be served in parallel. Thread-safe.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "zcfs/proto/region_table.h"
 #include "zcfs/proto/transport.h"
@@ -26,7 +28,9 @@ class TcpTransport : public Transport {
   Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const override {
     return regions_.Resolve(region_id, offset, length);
   }
-  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) override;
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) override { return Channel(peer, 0); }
+  // The channel of connection `lane` (0, 1, ...) to `peer`; each lane is its own TCP connection.
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane);
   // Closes every pooled channel (pending calls fail with kCancelled).
   void CloseAll();
 
@@ -35,7 +39,7 @@ class TcpTransport : public Transport {
   TcpTransportOptions options_;
   RegionTable regions_;
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<RpcChannel>> channels_;
+  std::map<std::pair<std::string, size_t>, std::shared_ptr<RpcChannel>> channels_;  // by peer and lane
 };
 
 }  // namespace zcfs

@@ -1,0 +1,220 @@
+// Client batched reads: pieces of any files grouped by storage node, one BatchRead per batch, the
+// reply payload placed straight into registered memory; a node that moved or restarted is found
+// again through one routing refresh.
+#include <cstring>
+
+#include "client_impl.h"
+#include "read_batch.h"
+#include "zcfs/proto/gather.h"
+#include "zcfs/proto/methods.h"
+
+namespace zcfs {
+namespace {
+
+std::chrono::milliseconds time_left(ClientImpl::Deadline deadline) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ClientImpl::Deadline::clock::now());
+}
+
+// Failures a fresh routing table may cure: the node is gone from its address (refused, reset) or no
+// longer serves the target.
+bool routing_may_have_changed(const Status& status) {
+  return status.code() == Code::kUnavailable || status.code() == Code::kStaleRouting;
+}
+
+std::string chunk_name(const PlacedPiece& piece) {
+  return "chunk " + std::to_string(piece.ino) + "." + std::to_string(piece.chunk.chunk_index);
+}
+
+pb::BatchReadRequest batch_request(const std::vector<PlacedPiece>& pieces, bool want_crc32c) {
+  pb::BatchReadRequest request;
+  for (const auto& p : pieces) {
+    auto* piece = request.add_pieces();
+    piece->set_inode(p.ino);
+    piece->set_chunk_index(p.chunk.chunk_index);
+    piece->set_target_id(p.chunk.target_id);
+    piece->set_offset(p.chunk.chunk_offset);
+    piece->set_length(p.chunk.length);
+    piece->set_region_id(p.region_id);
+    piece->set_region_offset(p.region_offset);
+  }
+  request.set_want_crc32c(want_crc32c);
+  return request;
+}
+
+Status check_result_count(const pb::BatchReadReply& reply, size_t pieces) {
+  if (static_cast<size_t>(reply.results_size()) == pieces) return Status::Ok();
+  return Error(Code::kProtocolError, "batch read reply has the wrong number of results");
+}
+
+}  // namespace
+
+Task<Result<std::vector<std::string>>> ClientImpl::AddressesOf(const std::vector<uint32_t>& targets) {
+  for (int attempt = 0;; ++attempt) {
+    std::vector<std::string> addresses;
+    std::map<uint32_t, std::string> known;  // targets repeat across a file's chunks
+    Status missing;
+    for (uint32_t target : targets) {
+      auto it = known.find(target);
+      if (it == known.end()) {
+        auto address = routing_.AddressOf(target);
+        if (!address.ok()) {
+          missing = address.status();
+          break;
+        }
+        it = known.emplace(target, std::move(address).value()).first;
+      }
+      addresses.push_back(it->second);
+    }
+    if (missing.ok()) co_return addresses;
+    if (attempt > 0) co_return missing;
+    Status refreshed = co_await RefreshRouting();
+    if (!refreshed.ok()) co_return refreshed;
+  }
+}
+
+Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pieces) {
+  std::vector<uint32_t> targets;
+  for (const auto& p : pieces) targets.push_back(p.chunk.target_id);
+  BatchPlan plan;
+  auto addresses = co_await AddressesOf(targets);
+  if (!addresses.ok()) {
+    // Some target has no node even in a fresh table: those pieces fail, the others still go.
+    addresses = std::vector<std::string>();
+    for (const auto& p : pieces) {
+      auto address = routing_.AddressOf(p.chunk.target_id);
+      addresses->push_back(address.ok() ? *address : std::string());
+      if (!address.ok()) plan.unroutable.emplace_back(p.owner, Status(address.status()).Prepend(chunk_name(p)));
+    }
+  }
+  std::map<std::string, std::vector<PlacedPiece>> groups;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (!(*addresses)[i].empty()) groups[(*addresses)[i]].push_back(std::move(pieces[i]));
+  }
+  for (auto& [address, node_pieces] : groups) {
+    // The server refuses batches over batch_read::kMax*; smaller ones also pipeline (read_batch.h).
+    for (auto& batch : split_into_batches(std::move(node_pieces), kClientBatchBytes, batch_read::kMaxPieces)) {
+      plan.batches.push_back(NodeBatch{address, std::move(batch)});
+    }
+  }
+  co_return plan;
+}
+
+Task<std::vector<Status>> ClientImpl::ReadBatch(NodeBatch batch, Deadline deadline) {
+  std::vector<Status> statuses = co_await ReadFromNode(batch.address, batch.pieces, deadline);
+  std::vector<PlacedPiece> again;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    if (!routing_may_have_changed(statuses[i])) continue;
+    again.push_back(batch.pieces[i]);
+    again.back().owner = static_cast<uint32_t>(i);  // the retry reports by index in this batch
+  }
+  if (again.empty() || time_left(deadline).count() <= 0) co_return statuses;
+  // Once: the node may have restarted elsewhere or handed its target over.
+  if (!(co_await RefreshRouting()).ok()) co_return statuses;
+  BatchPlan plan = co_await PlanBatches(std::move(again));
+  for (auto& [index, status] : plan.unroutable) statuses[index] = std::move(status);
+  std::vector<Task<std::vector<Status>>> retries;
+  for (const auto& retry : plan.batches) retries.push_back(ReadFromNode(retry.address, retry.pieces, deadline));
+  auto retried = co_await gather(io_.executor(), std::move(retries));
+  for (size_t b = 0; b < plan.batches.size(); ++b) {
+    const auto& pieces = plan.batches[b].pieces;
+    for (size_t i = 0; i < pieces.size() && i < retried[b].size(); ++i) statuses[pieces[i].owner] = retried[b][i];
+  }
+  co_return statuses;
+}
+
+// Where the reply payload of a batch goes: each successful piece's bytes into its region, except
+// pieces whose buffer was released before the reply came - those are read into `sink` and dropped.
+Result<std::vector<asio::mutable_buffer>> ClientImpl::PlaceReply(const std::vector<PlacedPiece>& pieces,
+                                                                 const pb::BatchReadReply& reply, PinSet& pins,
+                                                                 std::vector<char>& released,
+                                                                 std::vector<std::byte>& sink) {
+  RETURN_IF_ERROR(check_result_count(reply, pieces.size()));
+  size_t sunk = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const auto& result = reply.results(static_cast<int>(i));
+    if (result.status() != 0 || result.length() == 0) continue;
+    if (result.length() > pieces[i].chunk.length)
+      return Error(Code::kProtocolError, "storage returned more than asked");
+    if (!pins.Hold(pieces[i].life.get())) {
+      released[i] = 1;
+      sunk += result.length();
+    }
+  }
+  sink.resize(sunk);
+  sunk = 0;
+  std::vector<asio::mutable_buffer> destination;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const auto& result = reply.results(static_cast<int>(i));
+    if (result.status() != 0 || result.length() == 0) continue;
+    if (released[i]) {
+      destination.emplace_back(sink.data() + sunk, result.length());
+      sunk += result.length();
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto span, transport_.Resolve(pieces[i].region_id, pieces[i].region_offset, result.length()));
+    destination.emplace_back(span.data(), span.size());
+  }
+  return destination;
+}
+
+// One batched request to one storage node; one status per piece. Connection failures and timeouts
+// fail every piece.
+Task<std::vector<Status>> ClientImpl::ReadFromNode(std::string address, std::vector<PlacedPiece> pieces,
+                                                   Deadline deadline) {
+  auto every_piece = [&](Status status) {
+    return std::vector<Status>(pieces.size(), status.Prepend("storage " + address));
+  };
+  if (time_left(deadline).count() <= 0)
+    co_return every_piece(Error(Code::kTimeout, "read timed out before it was sent"));
+  auto channel = co_await transport_.Channel(address, NextLane());
+  if (!channel.ok()) co_return every_piece(channel.status());
+  auto reply = std::make_shared<pb::BatchReadReply>();
+  PinSet pins;                                // outlives the call: its placement writes while pinned
+  std::vector<char> released(pieces.size());  // the piece's buffer went before its bytes came
+  std::vector<std::byte> sink;
+  CallOptions options;
+  options.timeout = std::max(time_left(deadline), std::chrono::milliseconds(1));
+  options.placement = [&](const FrameHeader&, std::string_view body) -> Result<std::vector<asio::mutable_buffer>> {
+    RETURN_IF_ERROR(ParseMessage(*reply, body, "batch read reply"));
+    return PlaceReply(pieces, *reply, pins, released, sink);
+  };
+  auto request = batch_request(pieces, options_.verify_checksums);
+  auto response = co_await (*channel)->Call(method::kBatchRead, request.SerializeAsString(), std::move(options));
+  if (!response.ok()) co_return every_piece(response.status());
+  if (response->payload_len == 0) {  // no placement ran: parse the reply here
+    Status parsed = ParseMessage(*reply, response->body, "batch read reply");
+    if (parsed.ok()) parsed = check_result_count(*reply, pieces.size());
+    if (!parsed.ok()) co_return every_piece(parsed);
+  }
+  std::vector<Status> statuses;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    statuses.push_back(FinishPiece(address, pieces[i], reply->results(static_cast<int>(i)), released[i], pins));
+  }
+  co_return statuses;
+}
+
+// A piece's outcome once its bytes are in place: the server's verdict, the end-to-end checksum, and
+// the hole past what the chunk holds, which reads as zeros.
+Status ClientImpl::FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result,
+                               bool released, PinSet& pins) {
+  if (result.status() != 0) {
+    return Status(code_from_wire(static_cast<uint16_t>(result.status())),
+                  "storage " + address + " " + chunk_name(piece) + ": " + result.message());
+  }
+  if (released || !pins.Hold(piece.life.get())) {
+    return Error(Code::kCancelled, "the destination buffer was released while " + chunk_name(piece) + " was read");
+  }
+  if (options_.verify_checksums && result.length() > 0) {
+    ASSIGN_OR_RETURN(auto received, transport_.Resolve(piece.region_id, piece.region_offset, result.length()));
+    RETURN_IF_ERROR(verify_piece_crc32c(received, result.crc32c(), address, piece.ino, piece.chunk.chunk_index,
+                                        piece.chunk.chunk_offset));
+  }
+  if (result.length() < piece.chunk.length) {
+    ASSIGN_OR_RETURN(auto hole, transport_.Resolve(piece.region_id, piece.region_offset + result.length(),
+                                                   piece.chunk.length - result.length()));
+    std::memset(hole.data(), 0, hole.size());  // a hole: never written, reads as zeros
+  }
+  return Status::Ok();
+}
+
+}  // namespace zcfs
