@@ -1,44 +1,31 @@
+// Namespace handlers: lookup/forget, attributes, directories, links, rename, statfs.
 #include "zcfs_fuse.h"
 
-#include <sys/stat.h>
+#include <sys/statvfs.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <mutex>
 #include <vector>
 
+#include "fuse_internal.h"
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs {
-namespace {
+namespace fuse_internal {
 
-constexpr size_t kMaxIo = 1 << 20;  // largest read/write the kernel sends (max_write, max_pages 256)
-
-// An open file: its session and attributes from open, and how far this handle has written.
-struct FileHandle {
-  OpenFile open;
-  FileInfo& info = open.info;
-  std::atomic<uint64_t> written_end{0};
-  std::atomic<uint64_t> reported_end{0};  // the size already sent to the meta server
-};
-
-// An open directory: its entries as of opendir, so offsets stay valid while the directory changes.
-struct OpenDir {
-  std::vector<DirEntry> entries;
-};
-
-ZcfsFuse& fs(fuse_req_t req) { return *static_cast<ZcfsFuse*>(fuse_req_userdata(req)); }
-FileHandle* file_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
-
-timespec to_timespec(int64_t ns) { return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)}; }
+timespec to_timespec(int64_t ns) {
+  return timespec{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+}
 
 mode_t type_bits(FileType type) {
   switch (type) {
-    case FileType::kDirectory: return S_IFDIR;
-    case FileType::kSymlink: return S_IFLNK;
-    default: return S_IFREG;
+    case FileType::kDirectory:
+      return S_IFDIR;
+    case FileType::kSymlink:
+      return S_IFLNK;
+    default:
+      return S_IFREG;
   }
 }
 
@@ -58,29 +45,6 @@ struct stat to_stat(const FileInfo& info) {
   return st;
 }
 
-void reply_error(fuse_req_t req, const Status& status) {
-  LOG_DEBUG << "fuse error: " << status.ToString();
-  fuse_reply_err(req, status.to_errno());
-}
-
-void reply_entry(fuse_req_t req, const Result<FileInfo>& info) {
-  if (!info.ok()) return reply_error(req, info.status());
-  fuse_entry_param e{};
-  e.ino = info->ino;
-  e.generation = 1;
-  e.attr = to_stat(*info);
-  e.attr_timeout = fs(req).options().attr_timeout;
-  e.entry_timeout = fs(req).options().entry_timeout;
-  fuse_reply_entry(req, &e);
-}
-
-void reply_attr(fuse_req_t req, const Result<FileInfo>& info) {
-  if (!info.ok()) return reply_error(req, info.status());
-  struct stat st = to_stat(*info);
-  fuse_reply_attr(req, &st, fs(req).options().attr_timeout);
-}
-
-// The calling process's credentials, supplementary groups included, for the meta server's checks.
 Credentials caller(fuse_req_t req) {
   const fuse_ctx* ctx = fuse_req_ctx(req);
   Credentials cred{ctx->uid, ctx->gid, {}};
@@ -90,19 +54,44 @@ Credentials caller(fuse_req_t req) {
   return cred;
 }
 
+void reply_error(fuse_req_t req, const Status& status) {
+  LOG_DEBUG << "fuse error: " << status.ToString();
+  fuse_reply_err(req, status.to_errno());
+}
+
 void reply_status(fuse_req_t req, const Status& status) {
   if (!status.ok()) return reply_error(req, status);
   fuse_reply_err(req, 0);
 }
 
-// Sends the end of this handle's writes to the meta server if it moved since the last report.
-Status report_length(Client& client, FileHandle& file) {
-  uint64_t end = file.written_end.load();
-  if (end <= file.reported_end.load()) return Status::Ok();
-  auto info = client.ExtendLength(file.info.ino, end);
-  if (!info.ok()) return info.status();
-  file.reported_end.store(end);
-  return Status::Ok();
+fuse_entry_param counted_entry(fuse_req_t req, FileInfo info) {
+  ZcfsFuse& f = fs(req);
+  f.inodes().Remember(info.ino)->Observe(info);
+  fuse_entry_param e{};
+  e.ino = info.ino;
+  e.generation = 1;
+  e.attr = to_stat(info);
+  e.attr_timeout = f.options().attr_timeout;
+  e.entry_timeout = f.options().entry_timeout;
+  return e;
+}
+
+}  // namespace fuse_internal
+
+namespace {
+using namespace fuse_internal;
+
+void reply_entry(fuse_req_t req, const Result<FileInfo>& info) {
+  if (!info.ok()) return reply_error(req, info.status());
+  fuse_entry_param e = counted_entry(req, *info);
+  if (fuse_reply_entry(req, &e) != 0) fs(req).inodes().Forget(info->ino, 1);  // the kernel never saw it
+}
+
+void reply_attr(fuse_req_t req, Result<FileInfo> info) {
+  if (!info.ok()) return reply_error(req, info.status());
+  if (auto state = fs(req).inodes().Find(info->ino)) state->Observe(*info);
+  struct stat st = to_stat(*info);
+  fuse_reply_attr(req, &st, fs(req).options().attr_timeout);
 }
 
 void op_init(void* userdata, fuse_conn_info* conn) {
@@ -115,29 +104,45 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   reply_entry(req, fs(req).client().Lookup(parent, name, caller(req)));
 }
 
-// Inode numbers are zcfs's own; there is nothing to drop.
-void op_forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  fs(req).inodes().Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) fs(req).inodes().Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { reply_attr(req, fs(req).client().GetAttr(ino)); }
 
-void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+AttrChanges attr_changes(const struct stat& attr, int to_set) {
   AttrChanges changes;
-  if (to_set & FUSE_SET_ATTR_MODE) changes.mode = attr->st_mode & 07777;
-  if (to_set & FUSE_SET_ATTR_UID) changes.uid = attr->st_uid;
-  if (to_set & FUSE_SET_ATTR_GID) changes.gid = attr->st_gid;
-  if (to_set & FUSE_SET_ATTR_SIZE) changes.size = static_cast<uint64_t>(attr->st_size);
+  if (to_set & FUSE_SET_ATTR_MODE) changes.mode = attr.st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_UID) changes.uid = attr.st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) changes.gid = attr.st_gid;
+  if (to_set & FUSE_SET_ATTR_SIZE) changes.size = static_cast<uint64_t>(attr.st_size);
   auto ns = [](const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
   if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
     changes.atime_now = true;
   } else if (to_set & FUSE_SET_ATTR_ATIME) {
-    changes.atime_ns = ns(attr->st_atim);
+    changes.atime_ns = ns(attr.st_atim);
   }
   if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
     changes.mtime_now = true;
   } else if (to_set & FUSE_SET_ATTR_MTIME) {
-    changes.mtime_ns = ns(attr->st_mtim);
+    changes.mtime_ns = ns(attr.st_mtim);
   }
-  reply_attr(req, fs(req).client().SetAttr(ino, changes, caller(req)));
+  return changes;
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+  AttrChanges changes = attr_changes(*attr, to_set);
+  auto info = fs(req).client().SetAttr(ino, changes, caller(req));
+  if (info.ok() && changes.size) {
+    if (auto state = fs(req).inodes().Find(ino)) state->Resized(*changes.size);  // writes past it are gone
+  }
+  reply_attr(req, std::move(info));
 }
 
 void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
@@ -155,11 +160,10 @@ void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent, const char* new_name,
                unsigned int flags) {
   if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0) {  // RENAME_WHITEOUT: overlayfs only
-    fuse_reply_err(req, EINVAL);
-    return;
+    return reply_error(req, Error(Code::kInvalidArgument, "rename flags " + std::to_string(flags)));
   }
-  uint32_t zcfs_flags = ((flags & RENAME_NOREPLACE) ? kRenameNoReplace : 0) |
-                        ((flags & RENAME_EXCHANGE) ? kRenameExchange : 0);
+  uint32_t zcfs_flags =
+      ((flags & RENAME_NOREPLACE) ? kRenameNoReplace : 0) | ((flags & RENAME_EXCHANGE) ? kRenameExchange : 0);
   reply_status(req, fs(req).client().Rename(parent, name, new_parent, new_name, zcfs_flags, caller(req)));
 }
 
@@ -177,100 +181,10 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target->c_str());
 }
 
-// Opens a session for the handle (it keeps the data of an unlinked file); O_TRUNC truncates.
-Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, int flags, const Credentials& cred) {
-  ASSIGN_OR_RETURN(OpenFile open, fs(req).client().Open(ino, flags, cred));
-  auto file = std::make_unique<FileHandle>();
-  file->open = std::move(open);
-  return file;
-}
-
-void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto file = open_handle(req, ino, fi->flags, caller(req));
-  if (!file.ok()) return reply_error(req, file.status());
-  if ((*file)->info.is_dir()) return reply_error(req, Error(Code::kIsDirectory, "open of a directory"));
-  fi->fh = reinterpret_cast<uint64_t>(file->get());
-  if (fuse_reply_open(req, fi) == 0) {
-    file->release();  // else the kernel never saw the handle
-  } else {
-    (void)fs(req).client().Close((*file)->open);
-  }
-}
-
-void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
-  CreateOptions options;
-  options.mode = mode & 07777;
-  options.exclusive = (fi->flags & O_EXCL) != 0;
-  options.cred = caller(req);
-  auto info = fs(req).client().Create(parent, name, options);
-  if (!info.ok()) return reply_error(req, info.status());
-  // open(2) with O_CREAT lets the creator write what it created whatever the new mode says, so the
-  // session of a plain create is opened with root's rights; O_TRUNC of a file that already existed
-  // is checked with the caller's.
-  auto file = (fi->flags & O_TRUNC) ? open_handle(req, info->ino, O_WRONLY | O_TRUNC, caller(req))
-                                    : open_handle(req, info->ino, O_RDONLY, Credentials{});
-  if (!file.ok()) return reply_error(req, file.status());
-  fi->fh = reinterpret_cast<uint64_t>(file->get());
-  fuse_entry_param e{};
-  e.ino = info->ino;
-  e.generation = 1;
-  e.attr = to_stat((*file)->info);
-  e.attr_timeout = fs(req).options().attr_timeout;
-  e.entry_timeout = fs(req).options().entry_timeout;
-  if (fuse_reply_create(req, &e, fi) == 0) {
-    file->release();
-  } else {
-    (void)fs(req).client().Close((*file)->open);
-  }
-}
-
-// Each worker thread reads into its own block-aligned buffer, reused across requests.
-std::span<std::byte> thread_read_buffer(size_t size) {
-  thread_local AlignedBuffer buffer;
-  if (buffer.size() < size) buffer = AlignedBuffer(std::max(size, kMaxIo), AlignedBuffer::Init::kUninitialized);
-  return {buffer.data(), size};
-}
-
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  FileHandle* file = file_of(fi);
-  FileInfo view = file->info;
-  view.size = std::max(view.size, file->written_end.load());  // see this handle's own writes
-  auto dst = thread_read_buffer(size);
-  auto n = fs(req).client().Read(view, static_cast<uint64_t>(off), dst);
-  if (!n.ok()) return reply_error(req, n.status());
-  fuse_reply_buf(req, reinterpret_cast<const char*>(dst.data()), *n);
-}
-
-void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
-  FileHandle* file = file_of(fi);
-  Status s = fs(req).client().Write(file->info, static_cast<uint64_t>(off),
-                                    std::span(reinterpret_cast<const std::byte*>(buf), size));
-  if (!s.ok()) return reply_error(req, s);
-  uint64_t end = static_cast<uint64_t>(off) + size;
-  uint64_t seen = file->written_end.load();
-  while (end > seen && !file->written_end.compare_exchange_weak(seen, end)) {
-  }
-  fuse_reply_write(req, size);
-}
-
-void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Status s = report_length(fs(req).client(), *file_of(fi));
-  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
-}
-
-void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
-  // Storage servers make each write durable before replying; what is left is the size.
-  Status s = report_length(fs(req).client(), *file_of(fi));
-  fuse_reply_err(req, s.ok() ? 0 : s.to_errno());
-}
-
-void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> file(file_of(fi));
-  uint64_t end = file->written_end.load();
-  auto closed = fs(req).client().Close(file->open, end > file->reported_end.load() ? end : 0);
-  if (!closed.ok()) LOG_WARN << "release of inode " << file->info.ino << ": " << closed.status().ToString();
-  fuse_reply_err(req, closed.ok() ? 0 : closed.status().to_errno());
-}
+// An open directory: its entries as of opendir, so offsets stay valid while the directory changes.
+struct OpenDir {
+  std::vector<DirEntry> entries;
+};
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto entries = fs(req).client().ReadDir(ino, caller(req));
@@ -292,7 +206,8 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
     struct stat st {};
     st.st_ino = e.ino;
     st.st_mode = type_bits(e.type);
-    size_t need = fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, static_cast<off_t>(i + 1));
+    size_t need =
+        fuse_add_direntry(req, buf.data() + used, size - used, e.name.c_str(), &st, static_cast<off_t>(i + 1));
     if (need > size - used) break;
     used += need;
   }
@@ -328,6 +243,7 @@ fuse_lowlevel_ops make_operations() {
   ops.init = op_init;
   ops.lookup = op_lookup;
   ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
   ops.setattr = op_setattr;
   ops.mkdir = op_mkdir;
@@ -337,17 +253,11 @@ fuse_lowlevel_ops make_operations() {
   ops.link = op_link;
   ops.symlink = op_symlink;
   ops.readlink = op_readlink;
-  ops.open = op_open;
-  ops.create = op_create;
-  ops.read = op_read;
-  ops.write = op_write;
-  ops.flush = op_flush;
-  ops.fsync = op_fsync;
-  ops.release = op_release;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
   ops.releasedir = op_releasedir;
   ops.statfs = op_statfs;
+  add_file_operations(ops);
   return ops;
 }
 

@@ -1,12 +1,13 @@
 // ZcfsFuse: the libfuse3 low-level file system over libzcfs.
 //
-// Inode numbers are zcfs inode numbers (the root is 1 = FUSE_ROOT_ID), so the daemon keeps no inode
-// table and a forget needs no bookkeeping. Every handler replies exactly once. Open files carry the
-// layout fetched at open and the end of what this handle wrote; the size grows on the meta server
-// at flush/fsync/release.
+// Inode numbers are zcfs inode numbers (the root is 1 = FUSE_ROOT_ID). The inode table (inode_table.h)
+// counts the kernel's references, as lookup and forget hand them out and back, and holds what the
+// mount knows better than the meta server: the end of writes not yet reported. Every handler replies
+// exactly once, and every error reaches the caller as Status::to_errno() of a zcfs Status. Open files
+// carry the layout fetched at open; the size grows on the meta server at flush/fsync/release.
 //
-// Thread-safe: handlers run on libfuse's worker threads; the Client is thread-safe and each handle's
-// state is atomic or owned by one request at a time.
+// Thread-safe: handlers run on libfuse's worker threads; the Client and the inode table are
+// thread-safe and each handle's state is owned by one request at a time or guarded by its inode.
 #pragma once
 
 #define FUSE_USE_VERSION 34
@@ -14,6 +15,7 @@
 
 #include <memory>
 
+#include "inode_table.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -31,10 +33,12 @@ class ZcfsFuse {
   static const fuse_lowlevel_ops& operations();
 
   Client& client() { return *client_; }
+  InodeTable& inodes() { return inodes_; }
   const MountOptions& options() const { return options_; }
 
  private:
   std::unique_ptr<Client> client_;
+  InodeTable inodes_;
   MountOptions options_;
 };
 

@@ -54,7 +54,7 @@ Task<RpcReply> set_attr(MetaOperator& op, WalSyncer& syncer, asio::any_io_execut
   auto request = ParseRequest<pb::SetAttrRequest>(body);
   if (!request.ok()) co_return RpcReply::FromStatus(request.status());
   if ((request->valid() & setattr::kSize) == 0)
-    co_return co_await reply_when_durable(syncer, op.SetAttrUnsynced(*request));
+    co_return co_await reply_when_durable(syncer, attr_reply(op.SetAttrUnsynced(*request)));
   PbHandler<pb::SetAttrRequest, pb::AttrReply> truncate = [&op](const pb::SetAttrRequest& r) {
     return attr_reply(op.SetAttr(r));
   };

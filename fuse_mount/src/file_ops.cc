@@ -1,0 +1,156 @@
+// File data handlers: open, create, read, write, flush, fsync, release.
+//
+// A handle is an open session on the meta server (it keeps the data of an unlinked file) plus the
+// layout from open, so reads and writes go straight to the storage servers. The end of what was
+// written is kept in the inode's state (shared by every handle of the inode on this mount) and sent
+// to the meta server at flush, fsync and release.
+#include <fcntl.h>
+
+#include <chrono>
+#include <memory>
+
+#include "fuse_internal.h"
+#include "zcfs/common/aligned_buffer.h"
+#include "zcfs/common/logging.h"
+
+namespace zcfs::fuse_internal {
+namespace {
+
+struct FileHandle {
+  OpenFile open;
+  std::shared_ptr<InodeState> state;
+};
+
+FileHandle* file_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
+
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Sends the end of this mount's writes to the meta server (which also moves mtime) if anything was
+// written since the last report.
+Status report_writes(Client& client, const OpenFile& open, InodeState& state) {
+  auto pending = state.PendingReport();
+  if (!pending) return Status::Ok();
+  auto info = client.ExtendLength(open.info.ino, pending->end);
+  if (!info.ok()) return info.status();
+  state.Reported(*pending, info->size);
+  return Status::Ok();
+}
+
+// Opens a session for a handle (O_TRUNC truncates on the meta server) and registers it with the inode.
+Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, int flags, const Credentials& cred) {
+  ASSIGN_OR_RETURN(OpenFile open, fs(req).client().Open(ino, flags, cred));
+  if (open.info.is_dir()) {
+    (void)fs(req).client().Close(open);
+    return Error(Code::kIsDirectory, "inode " + std::to_string(ino) + " is a directory");
+  }
+  auto file = std::make_unique<FileHandle>();
+  file->state = fs(req).inodes().Open(ino);
+  if (flags & O_TRUNC) file->state->Resized(open.info.size);
+  file->state->Observe(open.info);
+  file->open = std::move(open);
+  return file;
+}
+
+// Undoes open_handle when the kernel never got the handle (the request was interrupted).
+void abandon_handle(fuse_req_t req, std::unique_ptr<FileHandle> file) {
+  (void)fs(req).client().Close(file->open);
+  fs(req).inodes().Close(file->open.info.ino);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto file = open_handle(req, ino, fi->flags, caller(req));
+  if (!file.ok()) return reply_error(req, file.status());
+  fi->fh = reinterpret_cast<uint64_t>(file->get());
+  if (fuse_reply_open(req, fi) == 0) {
+    file->release();
+  } else {
+    abandon_handle(req, std::move(*file));
+  }
+}
+
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+  CreateOptions options;
+  options.mode = mode & 07777;
+  options.exclusive = (fi->flags & O_EXCL) != 0;
+  options.cred = caller(req);
+  auto info = fs(req).client().Create(parent, name, options);
+  if (!info.ok()) return reply_error(req, info.status());
+  // open(2) with O_CREAT lets the creator write what it created whatever the new mode says, so the
+  // session of a plain create is opened with root's rights; O_TRUNC of a file that already existed
+  // is checked with the caller's.
+  auto file = (fi->flags & O_TRUNC) ? open_handle(req, info->ino, O_WRONLY | O_TRUNC, caller(req))
+                                    : open_handle(req, info->ino, O_RDONLY, Credentials{});
+  if (!file.ok()) return reply_error(req, file.status());
+  fi->fh = reinterpret_cast<uint64_t>(file->get());
+  fuse_entry_param e = counted_entry(req, (*file)->open.info);
+  if (fuse_reply_create(req, &e, fi) == 0) {
+    file->release();
+  } else {
+    fs(req).inodes().Forget(info->ino, 1);
+    abandon_handle(req, std::move(*file));
+  }
+}
+
+// Each worker thread reads into its own block-aligned buffer, reused across requests.
+std::span<std::byte> thread_read_buffer(size_t size) {
+  thread_local AlignedBuffer buffer;
+  if (buffer.size() < size) buffer = AlignedBuffer(std::max(size, kMaxIo), AlignedBuffer::Init::kUninitialized);
+  return {buffer.data(), size};
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  FileHandle* file = file_of(fi);
+  FileInfo view = file->open.info;
+  view.size = file->state->readable_size();  // this mount's writes and truncations since open count
+  auto dst = thread_read_buffer(size);
+  auto n = fs(req).client().Read(view, static_cast<uint64_t>(off), dst);
+  if (!n.ok()) return reply_error(req, n.status());
+  fuse_reply_buf(req, reinterpret_cast<const char*>(dst.data()), *n);
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  FileHandle* file = file_of(fi);
+  Status s = fs(req).client().Write(file->open.info, static_cast<uint64_t>(off),
+                                    std::span(reinterpret_cast<const std::byte*>(buf), size));
+  if (!s.ok()) return reply_error(req, s);
+  file->state->Wrote(static_cast<uint64_t>(off), size, wall_clock_ns());
+  fuse_reply_write(req, size);
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  FileHandle* file = file_of(fi);
+  reply_status(req, report_writes(fs(req).client(), file->open, *file->state));
+}
+
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  // Storage servers make each write durable before replying; what is left is the size.
+  FileHandle* file = file_of(fi);
+  reply_status(req, report_writes(fs(req).client(), file->open, *file->state));
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  std::unique_ptr<FileHandle> file(file_of(fi));
+  Status reported = report_writes(fs(req).client(), file->open, *file->state);
+  auto closed = fs(req).client().Close(file->open);
+  fs(req).inodes().Close(file->open.info.ino);
+  Status s = reported.ok() ? closed.status() : reported;
+  if (!s.ok()) LOG_WARN << "release of inode " << file->open.info.ino << ": " << s.ToString();
+  reply_status(req, s);  // the kernel ignores it: close(2) got its answer from flush
+}
+
+}  // namespace
+
+void add_file_operations(fuse_lowlevel_ops& ops) {
+  ops.open = op_open;
+  ops.create = op_create;
+  ops.read = op_read;
+  ops.write = op_write;
+  ops.flush = op_flush;
+  ops.fsync = op_fsync;
+  ops.release = op_release;
+}
+
+}  // namespace zcfs::fuse_internal

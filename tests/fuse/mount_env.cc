@@ -1,0 +1,152 @@
+#include "mount_env.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+namespace zcfs::fuse_test {
+namespace {
+
+std::unique_ptr<testing::LocalCluster> g_cluster;
+std::string g_mount_point;
+
+class MountEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    testing::ClusterOptions options;
+    options.storage_servers = 2;
+    // Unlinked files are reclaimed quickly (a short lease lets reclaims start soon after the meta
+    // server does), so a test can see a closed file go.
+    options.meta_flags = {"--meta.reclaim_interval=100", "--meta.session_lease=3000"};
+    g_cluster = std::make_unique<testing::LocalCluster>("fuse_posix", options);
+    Status started = g_cluster->Start();
+    ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << g_cluster->logs();
+    // allow_other: the permission tests run as `nobody`, whom FUSE turns away from a mount without it.
+    auto mounted = g_cluster->Mount({"--allow-other", "--session-renew-ms=500", "--log-level=debug"});
+    ASSERT_TRUE(mounted.ok()) << mounted.status().ToString() << "\n" << g_cluster->logs();
+    g_mount_point = *mounted;
+  }
+
+  void TearDown() override {
+    if (!g_cluster) return;
+    Status unmounted = g_cluster->Unmount();
+    EXPECT_TRUE(unmounted.ok()) << unmounted.ToString() << "\n" << g_cluster->logs();
+    Status stopped = g_cluster->Stop();
+    EXPECT_TRUE(stopped.ok()) << stopped.ToString();
+    g_cluster.reset();
+  }
+};
+
+}  // namespace
+
+const std::string& mount_point() { return g_mount_point; }
+testing::LocalCluster& cluster() { return *g_cluster; }
+
+std::string TestDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string dir = g_mount_point + "/" + info->test_suite_name() + "." + info->name();
+  if (::mkdir(dir.c_str(), 0777) != 0) ADD_FAILURE() << "mkdir " << dir << ": " << std::strerror(errno);
+  if (::chmod(dir.c_str(), 0777) != 0) ADD_FAILURE() << "chmod " << dir << ": " << std::strerror(errno);  // umask
+  return dir;
+}
+
+std::string Pattern(size_t size, uint32_t seed) {
+  std::string out(size, '\0');
+  uint64_t x = 0x9E3779B97F4A7C15ull * (seed + 1);
+  for (size_t i = 0; i < size; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift: cheap, and no two offsets look alike
+    out[i] = static_cast<char>(x);
+  }
+  return out;
+}
+
+bool PWriteAll(int fd, const std::string& data, off_t offset) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool PReadAll(int fd, std::string* out, size_t size, off_t offset) {
+  out->assign(size, '\0');
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, out->data() + done, size - done, offset + static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;  // end of file
+    done += static_cast<size_t>(n);
+  }
+  out->resize(done);
+  return true;
+}
+
+void WriteFile(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (fd < 0) {
+    ADD_FAILURE() << "open " << path << ": " << std::strerror(errno);
+    return;
+  }
+  if (!PWriteAll(fd, data, 0)) ADD_FAILURE() << "write " << path << ": " << std::strerror(errno);
+  if (::close(fd) != 0) ADD_FAILURE() << "close " << path << ": " << std::strerror(errno);
+}
+
+std::string ReadFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) {
+    ADD_FAILURE() << "open " << path << ": " << std::strerror(errno);
+    return {};
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  std::string out;
+  // Ask for more than the size says, so bytes past a wrong st_size would show up too.
+  if (!PReadAll(fd, &out, static_cast<size_t>(st.st_size) + 4096, 0)) ADD_FAILURE() << "read " << path;
+  ::close(fd);
+  return out;
+}
+
+::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {
+  if (got == want) return ::testing::AssertionSuccess();
+  size_t i = 0;
+  while (i < got.size() && i < want.size() && got[i] == want[i]) ++i;
+  auto byte = [](const std::string& s, size_t at) { return at < s.size() ? std::to_string(uint8_t(s[at])) : "end"; };
+  return ::testing::AssertionFailure() << "got " << got.size() << " bytes, want " << want.size()
+                                       << "; first difference at offset " << i << ": got " << byte(got, i) << ", want "
+                                       << byte(want, i);
+}
+
+int RunAs(uid_t uid, gid_t gid, const std::function<int()>& body) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0) {
+      ::_exit(255);
+    }
+    ::_exit(body() & 0xff);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) != 255 ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace zcfs::fuse_test
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new zcfs::fuse_test::MountEnvironment);
+  return RUN_ALL_TESTS();
+}

@@ -1,0 +1,59 @@
+// The FUSE behaviour suite's shared mount and small POSIX helpers.
+//
+// One cluster (meta + 2 storage servers) and one zcfs-fuse mount serve every test of the binary: the
+// environment starts them before the first test and unmounts and stops them after the last, also
+// when tests fail (LocalCluster's destructor unmounts even if TearDown is never reached). Each test
+// works in its own directory under the mount (TestDir), so tests do not see each other's files.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "support/local_cluster.h"
+
+namespace zcfs::fuse_test {
+
+// The mount point of the shared mount (valid while tests run).
+const std::string& mount_point();
+testing::LocalCluster& cluster();
+
+// A fresh, empty directory "<mount>/<suite>.<test>" (mode 0777, so non-root callers may use it).
+std::string TestDir();
+
+// `size` bytes of a deterministic pattern; different seeds give different bytes.
+std::string Pattern(size_t size, uint32_t seed);
+
+// Whole-file helpers over plain POSIX calls; they fail the calling test (ADD_FAILURE) on error.
+void WriteFile(const std::string& path, const std::string& data, mode_t mode = 0644);
+std::string ReadFile(const std::string& path);
+// pwrite/pread of everything, retrying short transfers; return false (errno set) on error.
+bool PWriteAll(int fd, const std::string& data, off_t offset);
+bool PReadAll(int fd, std::string* out, size_t size, off_t offset);
+
+// Compares file contents without printing megabytes: names the sizes and the first differing offset.
+::testing::AssertionResult SameBytes(const std::string& got, const std::string& want);
+
+// Runs `body` in a forked child whose real, effective and saved ids are `uid`/`gid` (no supplementary
+// groups) and returns what `body` returned (an errno, 0 for success), or -1 if the child died.
+// `body` must use only syscalls: the child of a multi-threaded process may not allocate safely.
+int RunAs(uid_t uid, gid_t gid, const std::function<int()>& body);
+inline constexpr uid_t kNobody = 65534;
+inline constexpr gid_t kNogroup = 65534;
+
+// Base of the suite's fixtures: each test gets its own directory under the mount.
+class MountTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = TestDir(); }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string dir_;
+};
+
+// errno of a call that returns -1 on failure, 0 when it succeeded: EXPECT_EQ(Errno(::rmdir(p)), ENOTEMPTY).
+inline int Errno(long rc) { return rc < 0 ? errno : 0; }
+
+}  // namespace zcfs::fuse_test
