@@ -20,6 +20,7 @@ META="127.0.0.1:$META_PORT"
 SAMPLES=${ZCFS_SAMPLES:-64}
 STORAGE_SERVERS=3
 BIN="$BUILD_DIR/bin"
+PYTHON=/usr/bin/python3  # the interpreter the zcfs module is built for (python/CMakeLists.txt)
 
 log() { printf '\033[1mzcfs:\033[0m %s\n' "$*"; }
 die() { printf 'zcfs: error: %s\n' "$*" >&2; exit 1; }
@@ -77,6 +78,10 @@ up() {
   "$ROOT/deploy/install-deps.sh"
   log "building (Release) in $BUILD_DIR"
   "$ROOT/deploy/build.sh" "$BUILD_DIR" Release -DZCFS_BUILD_TESTS=OFF
+  # `import zcfs` for $PYTHON: a zcfs.pth in its site-packages naming the module's build directory.
+  local site; site=$("$PYTHON" -c 'import site; print(site.getsitepackages()[0])')
+  { mkdir -p "$site" && echo "$BUILD_DIR/python" >"$site/zcfs.pth"; } 2>/dev/null ||
+    log "cannot write $site/zcfs.pth; use PYTHONPATH=$BUILD_DIR/python"
   down >/dev/null
   mkdir -p "$STATE"/{run,logs} "$MOUNT"
   [[ $(stat -f -c %T "$STATE") == tmpfs ]] && die "$STATE is tmpfs, which has no O_DIRECT; set ZCFS_STATE"
@@ -105,6 +110,7 @@ up() {
     ls $MOUNT/samples
     $BIN/zcfs --meta=$META ls /samples
     $BIN/zcfs --meta=$META put README.md /readme.md && cat $MOUNT/readme.md
+    $PYTHON -c 'import zcfs; print(zcfs.Client("$META").listdir("/samples")[:3])'
   Stop everything with: deploy/quickstart.sh down
 MSG
 }
@@ -112,6 +118,7 @@ MSG
 case ${1:-up} in
   up) up ;;
   down) down ;;
-  purge) down; rm -rf "$STATE"; log "deleted $STATE" ;;
+  purge) down; rm -rf "$STATE"; log "deleted $STATE"
+    rm -f "$("$PYTHON" -c 'import site; print(site.getsitepackages()[0])')/zcfs.pth" ;;
   *) die "usage: $0 [up|down|purge]" ;;
 esac
