@@ -99,6 +99,7 @@ void WriteFile(const std::string& path, const std::string& data, mode_t mode) {
     ADD_FAILURE() << "open " << path << ": " << std::strerror(errno);
     return;
   }
+  if (::fchmod(fd, mode) != 0) ADD_FAILURE() << "chmod " << path << ": " << std::strerror(errno);  // no umask
   if (!PWriteAll(fd, data, 0)) ADD_FAILURE() << "write " << path << ": " << std::strerror(errno);
   if (::close(fd) != 0) ADD_FAILURE() << "close " << path << ": " << std::strerror(errno);
 }

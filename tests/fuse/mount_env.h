@@ -29,6 +29,7 @@ std::string TestDir();
 std::string Pattern(size_t size, uint32_t seed);
 
 // Whole-file helpers over plain POSIX calls; they fail the calling test (ADD_FAILURE) on error.
+// WriteFile leaves the file with exactly `mode` (no umask).
 void WriteFile(const std::string& path, const std::string& data, mode_t mode = 0644);
 std::string ReadFile(const std::string& path);
 // pwrite/pread of everything, retrying short transfers; return false (errno set) on error.
