@@ -16,7 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class CliTest : public ::testing::Test {
+class ZcfsCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Status started = cluster_.Start();
@@ -62,7 +62,7 @@ std::map<std::string, std::string> tree_of(const std::string& root) {
   return tree;
 }
 
-TEST_F(CliTest, PutAndGetCopyADirectoryTreeByteForByte) {
+TEST_F(ZcfsCliTest, PutAndGetCopyADirectoryTreeByteForByte) {
   std::string src = Local("src");
   fs::create_directories(src + "/a/b/c");
   fs::create_directories(src + "/empty-dir");
@@ -92,7 +92,7 @@ TEST_F(CliTest, PutAndGetCopyADirectoryTreeByteForByte) {
   }
 }
 
-TEST_F(CliTest, PutReplacesALargerFileAndAFileGoesIntoAnExistingDirectory) {
+TEST_F(ZcfsCliTest, PutReplacesALargerFileAndAFileGoesIntoAnExistingDirectory) {
   write_file(Local("long"), 3 << 20, 5);
   write_file(Local("short"), 1000, 6);
   ASSERT_EQ(Run({"put", Local("long"), "/f"}).first, 0);
@@ -108,7 +108,7 @@ TEST_F(CliTest, PutReplacesALargerFileAndAFileGoesIntoAnExistingDirectory) {
   EXPECT_TRUE(read_file(Local("into/short")) == read_file(Local("short")));
 }
 
-TEST_F(CliTest, RmRefusesADirectoryWithoutRAndRemovesATreeWithIt) {
+TEST_F(ZcfsCliTest, RmRefusesADirectoryWithoutRAndRemovesATreeWithIt) {
   ASSERT_TRUE(client_->MakeDirs("/r/x/y").ok());
   ASSERT_TRUE(client_->CreatePath("/r/x/y/file").ok());
   ASSERT_TRUE(client_->CreatePath("/r/top").ok());
@@ -129,7 +129,7 @@ TEST_F(CliTest, RmRefusesADirectoryWithoutRAndRemovesATreeWithIt) {
   EXPECT_EQ(client_->Stat("/plain").status().code(), Code::kNotFound);
 }
 
-TEST_F(CliTest, ErrorsNameThePathAndTheCause) {
+TEST_F(ZcfsCliTest, ErrorsNameThePathAndTheCause) {
   auto [code, out] = Run({"get", "/no/such", Local("x")});
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("zcfs: get /no/such: no such file or directory"), std::string::npos) << out;
@@ -152,7 +152,7 @@ TEST_F(CliTest, ErrorsNameThePathAndTheCause) {
   EXPECT_NE(out.find("zcfs: mkdir /p/q: file exists"), std::string::npos) << out;
 }
 
-TEST_F(CliTest, BadUsagePrintsTheUsageAndExits2) {
+TEST_F(ZcfsCliTest, BadUsagePrintsTheUsageAndExits2) {
   for (std::vector<std::string> args : {std::vector<std::string>{"frobnicate"},
                                         {"rm"},
                                         {"ls", "-z", "/"},
@@ -167,7 +167,7 @@ TEST_F(CliTest, BadUsagePrintsTheUsageAndExits2) {
   }
 }
 
-TEST_F(CliTest, LsMvStatAndDf) {
+TEST_F(ZcfsCliTest, LsMvStatAndDf) {
   ASSERT_TRUE(client_->MakeDirs("/m/sub").ok());
   write_file(Local("five"), 5, 7);
   ASSERT_EQ(Run({"put", Local("five"), "/m/five"}).first, 0);

@@ -88,7 +88,7 @@ TEST(CliTest, MkdirMvRmAndTheirErrors) {
   testing::LocalCluster cluster("cli-namespace", {.storage_servers = 1});
   Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster.logs();
-  EXPECT_EQ(run_cli(cluster, {"mkdir", "/a/b"}).first, 0);
+  EXPECT_EQ(run_cli(cluster, {"mkdir", "-p", "/a/b"}).first, 0);
   auto [mv_code, mv_out] = run_cli(cluster, {"mv", "/a/b", "/c"});
   EXPECT_EQ(mv_code, 0) << mv_out;
   auto [ls_code, ls_out] = run_cli(cluster, {"ls", "/"});
@@ -96,14 +96,14 @@ TEST(CliTest, MkdirMvRmAndTheirErrors) {
   EXPECT_NE(ls_out.find("c"), std::string::npos) << ls_out;
   auto [full_code, full_out] = run_cli(cluster, {"rm", "/"});
   EXPECT_NE(full_code, 0);
-  auto [rm_code, rm_out] = run_cli(cluster, {"rm", "/c"});
+  auto [rm_code, rm_out] = run_cli(cluster, {"rm", "-r", "/c"});
   EXPECT_EQ(rm_code, 0) << rm_out;
   auto [missing_code, missing_out] = run_cli(cluster, {"rm", "/c"});
   EXPECT_EQ(missing_code, 1);
   EXPECT_NE(missing_out.find("/c"), std::string::npos) << missing_out;  // errors name the path ...
-  EXPECT_NE(missing_out.find("No such file or directory"), std::string::npos) << missing_out;  // ... and the cause
-  auto [nonempty_code, nonempty_out] = run_cli(cluster, {"rm", "/a"});
-  EXPECT_EQ(nonempty_code, 0) << nonempty_out;  // /a is empty again after the mv
+  EXPECT_NE(missing_out.find("no such file or directory"), std::string::npos) << missing_out;  // ... and the cause
+  auto [nonempty_code, nonempty_out] = run_cli(cluster, {"rm", "-r", "/a"});
+  EXPECT_EQ(nonempty_code, 0) << nonempty_out;  // a directory needs -r
   EXPECT_TRUE(cluster.Stop().ok()) << cluster.logs();
 }
 
