@@ -126,6 +126,7 @@ def main():
     p.add_argument("--local-dir", default="/var/tmp/zcfs-loader-bench")
     p.add_argument("--runs", default="files,shards,shards-batch,local",
                    help="comma-separated: files, shards, shards-batch, files-batch, local")
+    p.add_argument("--keep-page-cache", action="store_true", help="do not drop the page cache before the local run")
     args = p.parse_args()
 
     local = prepare(args)
@@ -136,9 +137,9 @@ def main():
                                     shuffle=True, **common),
         "files-batch": lambda: batch_loader(SampleDataset(args.meta, root + "/files"), args.batch_size,
                                             shuffle=True, **common),
-        "shards": lambda: DataLoader(ShardDataset(args.meta, root + "/shards/shard.idx"),
+        "shards": lambda: DataLoader(ShardDataset(args.meta, root + "/shards", "shard.idx"),
                                      batch_size=args.batch_size, shuffle=True, **common),
-        "shards-batch": lambda: batch_loader(ShardDataset(args.meta, root + "/shards/shard.idx"), args.batch_size,
+        "shards-batch": lambda: batch_loader(ShardDataset(args.meta, root + "/shards", "shard.idx"), args.batch_size,
                                              shuffle=True, **common),
         "local": lambda: DataLoader(LocalFiles(local), batch_size=args.batch_size, shuffle=True, **common),
     }
@@ -148,7 +149,10 @@ def main():
     for name in args.runs.split(","):
         label = "zcfs " + name if name != "local" else "local files"
         if name == "local":
-            label += " (page cache dropped)" if drop_page_cache() else " (page cache NOT dropped: not root)"
+            if args.keep_page_cache:
+                label += " (page cache kept)"
+            else:
+                label += " (page cache dropped)" if drop_page_cache() else " (page cache NOT dropped: not root)"
         samples, nbytes, secs = measure(loaders[name](), args.seconds)
         rows.append((label, samples, secs, samples / secs, nbytes / MiB / secs))
     print("%-40s %9s %8s %11s %9s" % ("run", "samples", "seconds", "samples/s", "MiB/s"))

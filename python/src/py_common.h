@@ -5,8 +5,11 @@
 #include <pybind11/pybind11.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <span>
+#include <stdexcept>
 #include <string>
 
 #include "zcfs/client/client.h"

@@ -50,6 +50,10 @@ class SampleDatasetTest(unittest.TestCase):
             t = ds[i]
             self.assertEqual(t.dtype, torch.uint8)
             self.assertEqual(as_bytes(t), sample_bytes(i))
+        batch = ds[[3, 1]]
+        self.assertEqual([as_bytes(t) for t in batch], [sample_bytes(3), sample_bytes(1)])
+        # Samples are placed into the tensors' memory: the client copied nothing in user space.
+        self.assertEqual(ds._proc.client().user_copy_bytes, 0)
 
     def test_dataloader_with_two_workers_reads_every_sample(self):
         ds = SampleDataset(cluster.meta_address, "/samples", transform=lambda t: (t.numel(), t.sum().item()))
@@ -93,7 +97,7 @@ class ShardDatasetTest(unittest.TestCase):
         client.close()
 
     def test_dataloader_with_two_workers_reads_every_sample(self):
-        ds = ShardDataset(cluster.meta_address, "/shards/shard.idx")
+        ds = ShardDataset(cluster.meta_address, "/shards", "shard.idx")
         self.assertEqual(len(ds), SAMPLES)
         self.assertEqual(as_bytes(ds[5]), sample_bytes(5))  # opens shards in the parent first
         got = {}
@@ -102,7 +106,7 @@ class ShardDatasetTest(unittest.TestCase):
         self.assertEqual(got, {i: sample_bytes(i) for i in range(SAMPLES)})
 
     def test_fixed_size_batches_are_one_tensor(self):
-        ds = ShardDataset(cluster.meta_address, "/fixed/shard.idx")
+        ds = ShardDataset(cluster.meta_address, "/fixed", "/fixed/shard.idx")
         batches = list(batch_loader(ds, batch_size=16, num_workers=2))
         self.assertEqual([tuple(b.shape) for b in batches], [(16, 4096), (16, 4096), (8, 4096)])
         flat = torch.cat(batches)
@@ -110,13 +114,15 @@ class ShardDatasetTest(unittest.TestCase):
             self.assertEqual(as_bytes(flat[i]), sample_bytes(i, 4096))
 
     def test_records_as_a_list(self):
-        ds = ShardDataset(cluster.meta_address, [("/fixed/shard-00000", 4096 * 2, 100), ("shard-00000", 0, 10)],
-                          shards="/fixed")
+        records = [("/fixed/shard-00000", 4096 * 2, 100), ("shard-00000", 0, 10)]  # absolute and relative
+        ds = ShardDataset(cluster.meta_address, "/fixed", records)
         self.assertEqual(as_bytes(ds[0]), sample_bytes(2, 4096)[:100])
         self.assertEqual(as_bytes(ds[1]), sample_bytes(0, 4096)[:10])
-        bad = ShardDataset(cluster.meta_address, [("/fixed/shard-00000", 10 ** 9, 100)])
+        bad = ShardDataset(cluster.meta_address, None, [("/fixed/shard-00000", 10 ** 9, 100)])
         with self.assertRaisesRegex(EOFError, "only 0 there"):
             bad[0]
+        with self.assertRaisesRegex(ValueError, "needs the shards directory"):
+            ShardDataset(cluster.meta_address, None, [("shard-00000", 0, 10)])
 
 
 class _Indexed(torch.utils.data.Dataset):

@@ -99,7 +99,8 @@ def read_shard_index(client, path):
 
 def write_shards(client, samples, directory, shard_size=256 << 20, prefix="shard"):
     """Packs `samples` (an iterable of bytes-like objects) into files <directory>/<prefix>-NNNNN of
-    about `shard_size` bytes and writes <directory>/<prefix>.idx. Returns (index path, ShardIndex)."""
+    about `shard_size` bytes and writes <directory>/<prefix>.idx, whose shard paths are relative to
+    `directory` (the directory can be moved). Returns (index path, ShardIndex)."""
     client.makedirs(directory, exist_ok=True)
     records, f, shard, used, shard_count = [], None, None, 0, 0
     try:
@@ -108,8 +109,8 @@ def write_shards(client, samples, directory, shard_size=256 << 20, prefix="shard
             if f is None or (used > 0 and used + len(sample) > shard_size):
                 if f is not None:
                     f.close()
-                shard = "%s/%s-%05d" % (directory.rstrip("/"), prefix, shard_count)
-                f, used, shard_count = client.open(shard, "wb"), 0, shard_count + 1
+                shard = "%s-%05d" % (prefix, shard_count)
+                f, used, shard_count = client.open("%s/%s" % (directory.rstrip("/"), shard), "wb"), 0, shard_count + 1
             f.write(sample)
             records.append((shard, used, len(sample)))
             used += len(sample)

@@ -4,7 +4,7 @@
     ds = SampleDataset("127.0.0.1:8000", "/train")            # one file per sample
     loader = torch.utils.data.DataLoader(ds, batch_size=32, num_workers=4)
 
-    ds = ShardDataset("127.0.0.1:8000", "/train-shards/shard.idx")   # (shard, offset, length) records
+    ds = ShardDataset("127.0.0.1:8000", "/train-shards", "shard.idx")  # (shard, offset, length) records
     loader = batch_loader(ds, batch_size=32, num_workers=4)   # one ring submit per batch
 
 Samples are uint8 tensors of the sample's bytes (or what `transform` makes of them).
@@ -115,8 +115,10 @@ class SampleDataset(torch.utils.data.Dataset):
     def __getitem__(self, index):
         client = self._proc.client()
         if isinstance(index, (list, tuple, np.ndarray, torch.Tensor)):
-            files = [client.open(self._path(i)) for i in index]
+            files = []
             try:
+                for i in index:
+                    files.append(client.open(self._path(i)))
                 return _read_batch(client, [(f, 0, f.size) for f in files], self.transform)
             finally:
                 for f in files:
@@ -133,21 +135,29 @@ class ShardDataset(torch.utils.data.Dataset):
     """Map-style dataset of samples stored in shard files: sample i is the bytes of record i
     (shard path, offset, length) as a 1-D uint8 tensor (then transform(tensor) if given).
 
-    index: a list of (shard path, offset, length) tuples, a zcfs.shards.ShardIndex, or the zcfs path
-    of an index file (zcfs.shards.write_shard_index / write_shards write them). `shards`, if given,
-    is the directory the index's relative shard paths are under. Shard files stay open per process.
+    shards: the zcfs directory of the shard files; relative shard paths in the index are under it
+    (None when the index holds absolute paths only). index: a list of (shard path, offset, length)
+    tuples, a zcfs.shards.ShardIndex, or the zcfs path of an index file (relative: under `shards`),
+    as zcfs.shards.write_shards / write_shard_index write them. Shard files stay open per process.
     """
 
-    def __init__(self, meta, index, shards=None, transform=None, client_options=None):
+    def __init__(self, meta, shards, index, transform=None, client_options=None):
         self._proc = _PerProcess(meta, client_options)
         self.transform = transform
+        base = shards.rstrip("/") if shards else None
+
+        def resolve(path):
+            if path.startswith("/"):
+                return path
+            if base is None:
+                raise ValueError("ShardDataset: relative path %r needs the shards directory" % path)
+            return "%s/%s" % (base, path)
+
         if isinstance(index, str):
-            index = read_shard_index(self._proc.client(), index)
+            index = read_shard_index(self._proc.client(), resolve(index))
         elif not isinstance(index, ShardIndex):
             index = ShardIndex.from_records(index)
-        if shards is not None:
-            base = shards.rstrip("/")
-            index.shards = [p if p.startswith("/") else "%s/%s" % (base, p) for p in index.shards]
+        index.shards = [resolve(p) for p in index.shards]
         self.index = index
 
     def __len__(self):
