@@ -28,17 +28,6 @@ int64_t wall_clock_ns() {
       .count();
 }
 
-// Sends the end of this mount's writes to the meta server (which also moves mtime) if anything was
-// written since the last report.
-Status report_writes(Client& client, const OpenFile& open, InodeState& state) {
-  auto pending = state.PendingReport();
-  if (!pending) return Status::Ok();
-  auto info = client.ExtendLength(open.info.ino, pending->end);
-  if (!info.ok()) return info.status();
-  state.Reported(*pending, info->size);
-  return Status::Ok();
-}
-
 // Opens a session for a handle (O_TRUNC truncates on the meta server) and registers it with the inode.
 Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, int flags, const Credentials& cred) {
   ASSIGN_OR_RETURN(OpenFile open, fs(req).client().Open(ino, flags, cred));
@@ -122,18 +111,18 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t of
 
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   FileHandle* file = file_of(fi);
-  reply_status(req, report_writes(fs(req).client(), file->open, *file->state));
+  reply_status(req, report_writes(fs(req).client(), file->open.info.ino, *file->state));
 }
 
 void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
   // Storage servers make each write durable before replying; what is left is the size.
   FileHandle* file = file_of(fi);
-  reply_status(req, report_writes(fs(req).client(), file->open, *file->state));
+  reply_status(req, report_writes(fs(req).client(), file->open.info.ino, *file->state));
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   std::unique_ptr<FileHandle> file(file_of(fi));
-  Status reported = report_writes(fs(req).client(), file->open, *file->state);
+  Status reported = report_writes(fs(req).client(), file->open.info.ino, *file->state);
   auto closed = fs(req).client().Close(file->open);
   fs(req).inodes().Close(file->open.info.ino);
   Status s = reported.ok() ? closed.status() : reported;
@@ -142,6 +131,15 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 }  // namespace
+
+Status report_writes(Client& client, uint64_t ino, InodeState& state) {
+  auto pending = state.PendingReport();
+  if (!pending) return Status::Ok();
+  auto info = client.ExtendLength(ino, pending->end);
+  if (!info.ok()) return info.status();
+  state.Reported(*pending, info->size);
+  return Status::Ok();
+}
 
 void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.open = op_open;

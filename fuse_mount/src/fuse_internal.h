@@ -25,6 +25,10 @@ void reply_status(fuse_req_t req, const Status& status);
 // writes folded in). If the reply then fails to reach the kernel, the caller must Forget(ino, 1).
 fuse_entry_param counted_entry(fuse_req_t req, FileInfo info);
 
+// Sends the end of this mount's writes to `ino` to the meta server (ExtendLength, which also moves
+// mtime) if anything was written since the last report.
+Status report_writes(Client& client, uint64_t ino, InodeState& state);
+
 // The data handlers: open, create, read, write, flush, fsync, release (file_ops.cc).
 void add_file_operations(fuse_lowlevel_ops& ops);
 

@@ -138,10 +138,15 @@ AttrChanges attr_changes(const struct stat& attr, int to_set) {
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   AttrChanges changes = attr_changes(*attr, to_set);
-  auto info = fs(req).client().SetAttr(ino, changes, caller(req));
-  if (info.ok() && changes.size) {
-    if (auto state = fs(req).inodes().Find(ino)) state->Resized(*changes.size);  // writes past it are gone
+  auto state = fs(req).inodes().Find(ino);
+  if (changes.size && state) {
+    // The meta server cuts the data past the new size only up to the size it knows: it must know
+    // this mount's writes first, or their bytes would come back when the file grows again.
+    Status reported = report_writes(fs(req).client(), ino, *state);
+    if (!reported.ok()) return reply_error(req, reported);
   }
+  auto info = fs(req).client().SetAttr(ino, changes, caller(req));
+  if (info.ok() && changes.size && state) state->Resized(*changes.size);  // writes past it are gone
   reply_attr(req, std::move(info));
 }
 
