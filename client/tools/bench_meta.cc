@@ -11,7 +11,8 @@
 //   lookup     Client::Lookup of each file by parent inode and name
 //   readdir    its whole directory page by page, 5 times (rate in entries/s, latency per page)
 //   unlink     (with --unlink) Client::Unlink of each file, which also leaves the namespace clean
-// and prints the rate and the p50/p99 latency per operation of each phase. --repeat=N runs each read
+// and prints the rate and the p50/p99/p99.9 latency per operation of each phase (--json: one JSON
+// object, {"mode":"meta",...,"phases":{"create":{"rate":...,"p99_us":...},...}}). --repeat=N runs each read
 // phase (stat, stat-path, lookup) N times over, so that it lasts long enough to profile. --clients=N spreads the
 // threads over N client connections (the meta server handles one connection's calls in order);
 // --io-threads sets each client's I/O threads (ClientOptions::io_threads), --poll-us how long a
@@ -31,7 +32,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench_percentile.h"
+#include "bench_report.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -49,6 +50,7 @@ struct MetaBenchOptions {
   bool unlink = false;
   int repeat = 1;  // passes of each read phase
   int poll_us = 50;
+  bool json = false;  // one JSON object with every phase instead of a line per phase
 };
 
 // What one thread works on: its client, its directory and the files it created there.
@@ -149,8 +151,9 @@ Status unlink_files(ThreadState& t, const MetaBenchOptions& o) {
 }
 
 // Runs `phase` on every thread at once; prints its rate and latency percentiles.
+// With `json`, adds the phase's numbers to it instead of printing a line.
 Status run_phase(const char* name, const char* unit, std::vector<ThreadState>& threads, const MetaBenchOptions& o,
-                 Status (*phase)(ThreadState&, const MetaBenchOptions&)) {
+                 Status (*phase)(ThreadState&, const MetaBenchOptions&), JsonObject* json) {
   std::vector<Status> results(threads.size());
   std::vector<std::thread> pool;
   for (auto& t : threads) {
@@ -171,11 +174,18 @@ Status run_phase(const char* name, const char* unit, std::vector<ThreadState>& t
     all.insert(all.end(), t.latencies_ns.begin(), t.latencies_ns.end());
     units += t.units;
   }
-  std::sort(all.begin(), all.end());
-  std::printf("%-9s %9llu %-7s in %7.3f s: %9.0f %s/s   p50 %7.1f us   p99 %7.1f us  (%zu calls)\n", name,
-              static_cast<unsigned long long>(units), unit, secs, static_cast<double>(units) / secs, unit,
-              static_cast<double>(percentile(all, 0.50)) / 1000.0, static_cast<double>(percentile(all, 0.99)) / 1000.0,
-              all.size());
+  LatencySummary latency = summarize_latencies(all);
+  double rate = static_cast<double>(units) / secs;
+  if (json != nullptr) {
+    JsonObject row;
+    row.Add("units", units).Add("unit", unit).Add("seconds", secs).Add("rate", rate).Add("calls", uint64_t{all.size()});
+    row.Add("p50_us", latency.p50_us).Add("p99_us", latency.p99_us).Add("p999_us", latency.p999_us);
+    json->Add(name, row);
+    return Status::Ok();
+  }
+  std::printf("%-9s %9llu %-7s in %7.3f s: %9.0f %s/s   p50 %7.1f us   p99 %7.1f us   p99.9 %7.1f us  (%zu calls)\n",
+              name, static_cast<unsigned long long>(units), unit, secs, rate, unit, latency.p50_us, latency.p99_us,
+              latency.p999_us, all.size());
   std::fflush(stdout);
   return Status::Ok();
 }
@@ -200,22 +210,33 @@ Status run_phases(const MetaBenchOptions& o) {
     t.dir_ino = dir.ino;
     t.inos.reserve(o.files);
   }
-  std::printf("meta bench: %d threads x %llu files in %s, %d client connection(s)\n", o.threads,
-              static_cast<unsigned long long>(o.files), run_dir.c_str(), o.clients);
-  std::fflush(stdout);  // a phase can take long: show what runs
-  RETURN_IF_ERROR(run_phase("create", "ops", threads, o, create_files));
-  RETURN_IF_ERROR(run_phase("stat", "ops", threads, o, stat_files));
-  RETURN_IF_ERROR(run_phase("stat-path", "ops", threads, o, stat_paths));
-  RETURN_IF_ERROR(run_phase("lookup", "ops", threads, o, lookup_files));
-  RETURN_IF_ERROR(run_phase("readdir", "entries", threads, o, list_directory));
-  if (o.unlink) RETURN_IF_ERROR(run_phase("unlink", "ops", threads, o, unlink_files));
+  JsonObject phases;
+  JsonObject* json = o.json ? &phases : nullptr;
+  if (!o.json) {
+    std::printf("meta bench: %d threads x %llu files in %s, %d client connection(s)\n", o.threads,
+                static_cast<unsigned long long>(o.files), run_dir.c_str(), o.clients);
+    std::fflush(stdout);  // a phase can take long: show what runs
+  }
+  RETURN_IF_ERROR(run_phase("create", "ops", threads, o, create_files, json));
+  RETURN_IF_ERROR(run_phase("stat", "ops", threads, o, stat_files, json));
+  RETURN_IF_ERROR(run_phase("stat-path", "ops", threads, o, stat_paths, json));
+  RETURN_IF_ERROR(run_phase("lookup", "ops", threads, o, lookup_files, json));
+  RETURN_IF_ERROR(run_phase("readdir", "entries", threads, o, list_directory, json));
+  if (o.unlink) RETURN_IF_ERROR(run_phase("unlink", "ops", threads, o, unlink_files, json));
+  if (o.json) {
+    JsonObject out;
+    out.Add("mode", "meta").Add("dir", run_dir).Add("threads", o.threads).Add("files", o.files);
+    out.Add("clients", o.clients).Add("phases", phases);
+    std::printf("%s\n", out.str().c_str());
+  }
   return Status::Ok();
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: zcfs-bench meta --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N per thread]\n"
-               "                       [--clients=N] [--io-threads=N] [--unlink] [--repeat=N] [--poll-us=N]\n");
+  std::fprintf(
+      stderr,
+      "usage: zcfs-bench meta --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N per thread]\n"
+      "                       [--clients=N] [--io-threads=N] [--unlink] [--repeat=N] [--poll-us=N] [--json]\n");
   return 2;
 }
 
@@ -232,9 +253,10 @@ int run_meta_bench(const Config& config) {
   auto unlink = config.GetBool("unlink", false);
   auto repeat = config.GetInt("repeat", 1);
   auto poll_us = config.GetInt("poll-us", 50);
+  auto json = config.GetBool("json", false);
   if (!threads.ok() || !files.ok() || !clients.ok() || !io_threads.ok() || !unlink.ok() || !repeat.ok() ||
-      !poll_us.ok() || *threads < 1 || *threads > 1024 || *files < 1 || *clients < 1 || *clients > *threads ||
-      *io_threads < 1 || *io_threads > 64) {
+      !poll_us.ok() || !json.ok() || *threads < 1 || *threads > 1024 || *files < 1 || *clients < 1 ||
+      *clients > *threads || *io_threads < 1 || *io_threads > 64) {
     return usage();
   }
   o.threads = static_cast<int>(*threads);
@@ -242,6 +264,7 @@ int run_meta_bench(const Config& config) {
   o.clients = static_cast<int>(*clients);
   o.io_threads = static_cast<int>(*io_threads);
   o.unlink = *unlink;
+  o.json = *json;
   if (*repeat < 1 || *repeat > 1000) return usage();
   o.repeat = static_cast<int>(*repeat);
   if (*poll_us < 0 || *poll_us > 1000000) return usage();

@@ -38,6 +38,14 @@ std::string targets_table(const ClusterState& state) {
   return out;
 }
 
+// Prints format(value) of a call that succeeded, else fails naming `what`.
+template <typename T>
+int print_result(const std::string& what, const Result<T>& result, std::string (*format)(const T&)) {
+  if (!result.ok()) return fail(what, result.status());
+  std::fputs(format(*result).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 std::string format_cluster_status(const ClusterState& state) {
@@ -58,10 +66,7 @@ std::string format_cluster_status(const ClusterState& state) {
 }
 
 int cmd_cluster_status(Client& client) {
-  auto state = client.ClusterStatus();
-  if (!state.ok()) return fail("cluster status", state.status());
-  std::fputs(format_cluster_status(*state).c_str(), stdout);
-  return 0;
+  return print_result("cluster status", client.ClusterStatus(), format_cluster_status);
 }
 
 std::string format_df(const FsStats& stats) {
@@ -74,11 +79,6 @@ std::string format_df(const FsStats& stats) {
   return out;
 }
 
-int cmd_df(Client& client) {
-  auto stats = client.StatFs();
-  if (!stats.ok()) return fail("df", stats.status());
-  std::fputs(format_df(*stats).c_str(), stdout);
-  return 0;
-}
+int cmd_df(Client& client) { return print_result("df", client.StatFs(), format_df); }
 
 }  // namespace zcfs

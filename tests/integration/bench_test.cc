@@ -1,9 +1,16 @@
 // zcfs-bench against real processes: the metadata and storage modes run every phase, verify what
-// they read, and leave nothing behind (the meta mode's --unlink, the storage mode's chunk removal).
+// they read, and leave nothing behind (the meta mode's --unlink, the storage mode's chunk removal);
+// the read and write modes move exactly the dataset in one pass, through every path (native, ring,
+// shard layout, random order), print their numbers as a table or JSON, and measure the ceilings.
+// No assertion depends on how fast anything is.
 #include <gtest/gtest.h>
+#include <sys/vfs.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <regex>
 
 #include "support/local_cluster.h"
 #include "zcfs/client/client.h"
@@ -112,6 +119,174 @@ TEST_F(BenchTest, StorageModeRefusesBadArguments) {
   std::tie(code, out) = run_bench(cluster_, {"storage", "--storage=127.0.0.1:1", "--seconds=1"}, false);
   EXPECT_EQ(code, 1) << out;
   EXPECT_NE(out.find("storage 127.0.0.1:1"), std::string::npos) << out;
+}
+
+// The JSON object zcfs-bench printed (the line starting with '{'), or "".
+std::string json_line(const std::string& out) {
+  std::string text = "\n" + out;
+  size_t at = text.rfind("\n{");
+  if (at == std::string::npos) return "";
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+}
+
+// The number of "key" in `json` (the first occurrence), if there is one.
+std::optional<double> json_number(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + "\":(-?[0-9.eE+-]+)"))) return std::nullopt;
+  return std::stod(m[1]);
+}
+
+std::string json_string(const std::string& json, const std::string& key) {
+  std::smatch m;
+  return std::regex_search(json, m, std::regex("\"" + key + "\":\"([^\"]*)\"")) ? m[1].str() : "";
+}
+
+// Every field of a read/write result is there and is a number.
+void expect_io_fields(const std::string& json) {
+  for (const char* key : {"threads", "depth", "block", "files", "seconds", "bytes", "requests", "gb_per_s", "mib_per_s",
+                          "iops", "p50_us", "p99_us", "p999_us"}) {
+    EXPECT_TRUE(json_number(json, key).has_value()) << key << " missing in " << json;
+  }
+}
+
+TEST_F(BenchTest, WriteAndReadOnePassMoveTheWholeDatasetAndPrintJson) {
+  auto [code, out] = run_bench(cluster_, {"write", "--dir=/d", "--files=6", "--size=1MiB", "--block=256KiB",
+                                          "--threads=2", "--depth=2", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  std::string json = json_line(out);
+  expect_io_fields(json);
+  EXPECT_EQ(json_string(json, "mode"), "write");
+  EXPECT_EQ(json_number(json, "bytes"), 6 << 20) << json;
+  EXPECT_EQ(json_number(json, "requests"), 24) << json;
+
+  std::tie(code, out) =
+      run_bench(cluster_, {"read", "--dir=/d", "--block=256KiB", "--threads=3", "--verify", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  json = json_line(out);
+  expect_io_fields(json);
+  EXPECT_EQ(json_string(json, "path"), "native");
+  EXPECT_EQ(json_number(json, "files"), 6) << json;
+  EXPECT_EQ(json_number(json, "bytes"), 6 << 20) << json;  // every block once
+  EXPECT_EQ(json_number(json, "requests"), 24) << json;
+  EXPECT_NE(json.find("\"verified\":true"), std::string::npos) << json;
+
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/d", "--block=256KiB"});  // the table
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("GB/s"), std::string::npos) << out;
+  EXPECT_NE(out.find("p99.9 us"), std::string::npos) << out;
+}
+
+TEST_F(BenchTest, ShardLayoutRandomReadsThroughTheRing) {
+  auto [code, out] = run_bench(
+      cluster_, {"write", "--dir=/s", "--layout=shard", "--shards=2", "--shard-size=6MiB", "--pattern=rand", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json_number(json_line(out), "bytes"), 12 << 20) << out;
+  // One pass in random order: each 128 KiB block exactly once, every byte verified.
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s", "--layout=shard", "--pattern=rand", "--depth=8",
+                                             "--threads=2", "--block=128KiB", "--verify", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  std::string json = json_line(out);
+  EXPECT_EQ(json_string(json, "path"), "ring") << json;
+  EXPECT_EQ(json_string(json, "layout"), "shard") << json;
+  EXPECT_EQ(json_number(json, "requests"), 96) << json;
+  EXPECT_EQ(json_number(json, "bytes"), 12 << 20) << json;
+  // For a time: loops over the shards at random block offsets until it is up.
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s", "--layout=shard", "--pattern=rand", "--depth=8",
+                                             "--block=128KiB", "--seconds=1", "--verify", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_GT(json_number(json_line(out), "requests").value_or(0), 0) << out;
+  // The file layout has no shard-* files here: a clear error.
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s"});
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_NE(out.find("no sample-* files with data in /s"), std::string::npos) << out;
+}
+
+TEST_F(BenchTest, CeilingMeasuresTcpAndODirectAndPrintsTheRatios) {
+  ASSERT_EQ(run_bench(cluster_, {"write", "--dir=/c", "--files=4", "--size=2MiB"}).first, 0);
+  // The bench creates the ceiling file (8 MiB, on the disk-backed scratch directory), then reuses it.
+  std::string file = cluster_.dir() + "/ceiling.dat";
+  auto [code, out] = run_bench(cluster_, {"read", "--dir=/c", "--seconds=0.5", "--ceiling", "--ceiling-file=" + file,
+                                          "--ceiling-size=8MiB", "--ceiling-seconds=0.5"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(std::filesystem::file_size(file), 8u << 20);
+  EXPECT_NE(out.find("loopback TCP"), std::string::npos) << out;
+  EXPECT_NE(out.find("ratio: sequential reads / min(O_DIRECT sequential, loopback TCP) = "), std::string::npos) << out;
+  EXPECT_NE(out.find("target >= 0.90"), std::string::npos) << out;
+
+  std::tie(code, out) =
+      run_bench(cluster_, {"read", "--dir=/c", "--pattern=rand", "--block=128KiB", "--depth=4", "--ceiling",
+                           "--ceiling-file=" + file, "--ceiling-seconds=0.5", "--ceiling-tool=builtin", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  std::string json = json_line(out);
+  size_t ceiling = json.find("\"ceiling\":{");
+  ASSERT_NE(ceiling, std::string::npos) << json;
+  std::string c = json.substr(ceiling);
+  EXPECT_EQ(json_string(c, "tool"), "io_uring") << c;
+  EXPECT_GT(json_number(c, "tcp_gb_per_s").value_or(0), 0) << c;
+  EXPECT_GT(json_number(c, "odirect_gb_per_s").value_or(0), 0) << c;
+  EXPECT_TRUE(json_number(c, "ratio").has_value()) << c;
+  EXPECT_EQ(json_number(c, "target"), 0.8) << c;
+  EXPECT_NE(json_string(c, "ratio_name").find("O_DIRECT random"), std::string::npos) << c;
+
+  struct statfs fs {};
+  if (::statfs("/dev/shm", &fs) == 0 && fs.f_type == 0x01021994 /* TMPFS_MAGIC */) {
+    std::tie(code, out) =
+        run_bench(cluster_, {"read", "--dir=/c", "--ceiling", "--ceiling-file=/dev/shm/zcfs-ceiling"});
+    EXPECT_EQ(code, 1) << out;
+    EXPECT_NE(out.find("is on tmpfs"), std::string::npos) << out;  // refused before the bench runs
+    EXPECT_FALSE(std::filesystem::exists("/dev/shm/zcfs-ceiling"));
+  }
+}
+
+TEST_F(BenchTest, LiveLineAndAStartTime) {
+  ASSERT_EQ(run_bench(cluster_, {"write", "--dir=/l", "--files=2", "--size=1MiB"}).first, 0);
+  auto [code, out] = run_bench(cluster_, {"read", "--dir=/l", "--seconds=2.5", "--progress"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(read +[0-9.]+ MiB/s +[0-9]+ IOPS +[0-9]+ s\n)"))) << out;
+
+  // A short run told to start 3 s from now cannot end before then.
+  auto start_at = std::chrono::ceil<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()) +
+                  std::chrono::seconds(3);
+  std::tie(code, out) = run_bench(
+      cluster_, {"read", "--dir=/l", "--seconds=0.2", "--json", "--start-at=" + std::to_string(start_at.count())});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_GE(std::chrono::system_clock::now().time_since_epoch(), start_at);
+  // A start time in the past: said, and the run goes ahead.
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/l", "--start-at=1000"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("--start-at=1000 passed"), std::string::npos) << out;
+}
+
+TEST_F(BenchTest, MetaModeJsonHasEveryPhaseWithItsPercentiles) {
+  auto [code, out] = run_bench(cluster_, {"meta", "--dir=/mj", "--threads=2", "--files=20", "--unlink", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  std::string json = json_line(out);
+  for (const char* phase : {"create", "stat", "stat-path", "lookup", "readdir", "unlink"}) {
+    size_t at = json.find("\"" + std::string(phase) + "\":{");
+    ASSERT_NE(at, std::string::npos) << phase << " missing in " << json;
+    std::string row = json.substr(at);
+    for (const char* key : {"rate", "p50_us", "p99_us", "p999_us"}) {
+      EXPECT_TRUE(json_number(row, key).has_value()) << phase << "." << key << " in " << json;
+    }
+  }
+  EXPECT_EQ(json_number(json.substr(json.find("\"stat\":{")), "units"), 40) << json;
+}
+
+TEST_F(BenchTest, ReadAndWriteRefuseBadArguments) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"read", "--layout=zigzag"},
+                                        {"read", "--pattern=sideways"},
+                                        {"read", "--threads=0"},
+                                        {"read", "--block=1KiB100"},
+                                        {"read", "--seconds=soon"},
+                                        {"read", "--mount=/mnt", "--depth=4"},
+                                        {"read", "--colour"},
+                                        {"write", "--seconds=5"},
+                                        {"write", "--ceiling"}}) {
+    auto [code, out] = run_bench(cluster_, args);
+    EXPECT_EQ(code, 2) << args[1] << ":\n" << out;
+    EXPECT_NE(out.find("usage"), std::string::npos) << out;
+    EXPECT_NE(out.find(args[1].substr(0, args[1].find('='))), std::string::npos) << "names the flag:\n" << out;
+  }
 }
 
 }  // namespace

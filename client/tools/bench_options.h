@@ -1,0 +1,43 @@
+// The flags of `zcfs-bench read` and `zcfs-bench write` (bench_main.cc has the usage text).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "zcfs/common/config.h"
+#include "zcfs/common/status.h"
+
+namespace zcfs {
+
+struct IoBenchOptions {
+  std::string mode;  // "read" or "write"
+  std::string meta = "127.0.0.1:8000";
+  std::string mount;  // read: non-empty reads through this FUSE mount point with pread
+  std::string dir = "/bench";
+  bool shards = false;  // --layout=shard: --shards files of --shard-size; else --files of --size
+  uint64_t files = 64;
+  uint64_t size = 4 << 20;
+  uint64_t shard_count = 4;
+  uint64_t shard_size = 256 << 20;
+  uint64_t block = 1 << 20;
+  int threads = 4;
+  int depth = 1;  // requests in flight per thread
+  int io_threads = 2;
+  bool random = false;
+  std::optional<double> seconds;  // read: loop over the dataset this long; unset: one pass
+  bool verify = false;
+  bool json = false;
+  bool progress = false;           // already resolved: a terminal, or --progress
+  std::optional<double> start_at;  // UNIX time to start the measured part at (several clients together)
+  bool ceiling = false;
+  std::string ceiling_file;  // empty: a file under /var/tmp
+  uint64_t ceiling_size = uint64_t{1} << 30;
+  double ceiling_seconds = 3;
+  std::string ceiling_tool = "auto";  // auto (fio when installed), fio, builtin
+};
+
+// Reads the flags for `mode`; kInvalidArgument names the flag that is wrong.
+Result<IoBenchOptions> parse_io_options(const std::string& mode, const Config& config);
+
+}  // namespace zcfs
