@@ -258,6 +258,10 @@ torch.frombuffer(buf, dtype=torch.uint8) are views of the same memory, and keep 
       .def_property_readonly("closed", &PyClient::closed)
       .def_property_readonly("user_copy_bytes", &PyClient::user_copy_bytes)
       .def("close", &PyClient::Close)
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__", [](PyClient& c, py::args) { c.Close(); })
+      .def("__repr__",
+           [](const PyClient& c) { return "zcfs.Client('" + c.meta() + "'" + (c.closed() ? ", closed)" : ")"); })
       .def("stat", &PyClient::Stat, py::arg("path"))
       .def("exists", &PyClient::Exists, py::arg("path"))
       .def("listdir", &PyClient::ListDir, py::arg("path") = "/")

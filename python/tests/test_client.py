@@ -97,9 +97,10 @@ class NamespaceTest(ClientTestCase):
         with self.assertRaises(OSError) as e:
             zcfs.Client("127.0.0.1:1", connect_timeout=0.5)
         self.assertIn("127.0.0.1:1", str(e.exception))
-        other = zcfs.Client(cluster.meta_address)
-        other.close()
+        with zcfs.Client(cluster.meta_address) as other:
+            self.assertEqual(other.listdir("/"), self.client.listdir("/"))
         self.assertTrue(other.closed)
+        self.assertIn("closed", repr(other))
         with self.assertRaisesRegex(ValueError, "closed"):
             other.stat("/")
 
