@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <string>
 
 namespace zcfs {
 namespace {
@@ -12,17 +13,18 @@ class SubmittedReads {
  public:
   SubmittedReads(std::shared_ptr<CompletionQueue> queue, size_t count) : queue_(std::move(queue)), reads_(count) {}
 
-  // Read `index` will complete after `pieces` PieceDone calls, with `bytes` if they all succeed.
-  void Expect(size_t index, uint64_t user_data, size_t bytes, size_t pieces) {
+  // Read `index` will complete after `pieces` PieceDone calls, with `bytes` if they all succeed; an
+  // error is prefixed with `what` (which handle, where).
+  void Expect(size_t index, uint64_t user_data, size_t bytes, size_t pieces, std::string what) {
     std::lock_guard lock(mutex_);
-    reads_[index] = Read{user_data, bytes, pieces, Status::Ok()};
+    reads_[index] = Read{user_data, bytes, pieces, Status::Ok(), std::move(what)};
   }
   // A read that sends nothing: it fails, or it asks for no bytes (at or past the end of the file).
   void Finish(uint64_t user_data, Status status) { queue_->Complete(ReadCompletion{user_data, std::move(status), 0}); }
   void PieceDone(size_t index, const Status& status) {
     std::unique_lock lock(mutex_);
     Read& read = reads_[index];
-    if (read.status.ok() && !status.ok()) read.status = status;
+    if (read.status.ok() && !status.ok()) read.status = Status(status).Prepend(read.what);
     if (--read.pieces_left > 0) return;
     ReadCompletion done{read.user_data, read.status, read.status.ok() ? read.bytes : 0};
     lock.unlock();
@@ -35,6 +37,7 @@ class SubmittedReads {
     size_t bytes = 0;
     size_t pieces_left = 0;
     Status status;
+    std::string what;
   };
   std::shared_ptr<CompletionQueue> queue_;
   std::mutex mutex_;
@@ -120,7 +123,8 @@ Result<size_t> ReadRingImpl::Submit() {
       continue;
     }
     // Nothing is sent before this loop ends, so no piece reports before its read expects it.
-    reads->Expect(i, entry.user_data, length, chunks->size());
+    reads->Expect(i, entry.user_data, length, chunks->size(),
+                  "read of " + (*handle)->name() + " at offset " + std::to_string(entry.offset));
     for (const auto& chunk : *chunks) {
       pieces.push_back(PlacedPiece{file.ino, chunk, slice.region_id, slice.offset + chunk.buffer_offset, slice.life,
                                    static_cast<uint32_t>(i)});

@@ -84,7 +84,12 @@ class ClientReadTest : public ::testing::Test {
     options.verify_checksums = verify;
     return Client::Connect(options);
   }
-  testing::LocalCluster cluster_{"client-read", {.storage_servers = 1}};
+  static testing::ClusterOptions one_server() {
+    testing::ClusterOptions options;
+    options.storage_servers = 1;
+    return options;
+  }
+  testing::LocalCluster cluster_{"client-read", one_server()};
 };
 
 TEST_F(ClientReadTest, AReadLargerThanABatchWithVerifiedChecksums) {

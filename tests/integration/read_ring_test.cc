@@ -248,10 +248,10 @@ TEST_F(ReadRingTest, WaitWithNothingInFlightReturnsAtOnce) {
   EXPECT_EQ(client_->CreateReadRing({.depth = 0}).status().code(), Code::kInvalidArgument);
 }
 
-// One storage server, so that freezing it (SIGSTOP) stalls every read.
-class FrozenServerTest : public ReadRingTest {
+// One storage server, so that freezing (SIGSTOP) or moving it affects every read.
+class OneServerFaultTest : public ReadRingTest {
  protected:
-  FrozenServerTest() : ReadRingTest(1) {}
+  OneServerFaultTest() : ReadRingTest(1) {}
   void TearDown() override {
     if (frozen_) {
       EXPECT_TRUE(cluster_.SignalStorage(0, SIGCONT).ok());
@@ -269,7 +269,7 @@ class FrozenServerTest : public ReadRingTest {
   bool frozen_ = false;
 };
 
-TEST_F(FrozenServerTest, AReadPastItsTimeoutCompletesWithTimeout) {
+TEST_F(OneServerFaultTest, AReadPastItsTimeoutCompletesWithTimeout) {
   auto handle = MakeFile(*client_, "slow", random_data(3 * kChunk, 5));
   auto buffer = client_->AllocateBuffer(3 * kChunk);
   ASSERT_TRUE(buffer.ok());
@@ -284,6 +284,7 @@ TEST_F(FrozenServerTest, AReadPastItsTimeoutCompletesWithTimeout) {
   ASSERT_EQ(got, 2u) << "reads to a frozen server did not end";
   for (const auto& c : done) {
     EXPECT_TRUE(c.status.code() == Code::kTimeout || c.status.code() == Code::kUnavailable) << c.status.ToString();
+    EXPECT_TRUE(has(c.status, "/slow")) << "the error does not name the file: " << c.status.ToString();
     EXPECT_EQ(c.bytes, 0u);
   }
   Thaw();
@@ -294,7 +295,7 @@ TEST_F(FrozenServerTest, AReadPastItsTimeoutCompletesWithTimeout) {
   EXPECT_TRUE(done[0].status.ok()) << done[0].status.ToString();
 }
 
-TEST_F(FrozenServerTest, ABufferReleasedWithReadsInFlightIsNeverWritten) {
+TEST_F(OneServerFaultTest, ABufferReleasedWithReadsInFlightIsNeverWritten) {
   auto handle = MakeFile(*client_, "released", random_data(2 * kChunk, 6));
   // The caller's own memory, registered: after the registration goes, nothing may land in it.
   std::vector<std::byte> memory(2 * kChunk, std::byte{0x5a});
@@ -315,6 +316,36 @@ TEST_F(FrozenServerTest, ABufferReleasedWithReadsInFlightIsNeverWritten) {
     EXPECT_TRUE(has(c.status, "released")) << c.status.ToString();
   }
   for (size_t i = 0; i < memory.size(); ++i) ASSERT_EQ(memory[i], std::byte{0x5a}) << "byte " << i << " was written";
+}
+
+TEST_F(OneServerFaultTest, AServerThatMovedIsFoundAgainThroughOneRoutingRefresh) {
+  auto data = random_data(3 * kChunk + 123, 9);
+  auto handle = MakeFile(*client_, "moved", data);
+  auto buffer = client_->AllocateBuffer(data.size());
+  ASSERT_TRUE(buffer.ok());
+  auto ring = client_->CreateReadRing();
+  ASSERT_TRUE(ring.ok());
+  auto read_all = [&]() -> Status {
+    std::memset((*buffer)->data(), 0x5a, data.size());
+    RETURN_IF_ERROR((*ring)->Prepare({handle, 0, data.size(), (*buffer)->data(), 1}));
+    RETURN_IF_ERROR((*ring)->Submit().status());
+    ReadCompletion done[1];
+    if ((*ring)->Wait(done, 1, 2min) != 1) return Error(Code::kTimeout, "no completion");
+    RETURN_IF_ERROR(done[0].status);
+    if (done[0].bytes != data.size() || std::memcmp((*buffer)->data(), data.data(), data.size()) != 0) {
+      return Error(Code::kCorruption, "wrong bytes");
+    }
+    return Status::Ok();
+  };
+  ASSERT_TRUE(read_all().ok());  // the client now holds a connection and a routing table
+  ASSERT_TRUE(cluster_.RestartStorage(0).ok()) << cluster_.logs();
+  // The old address refuses connections: the client fetches the routing table and reads again.
+  Status moved = read_all();
+  EXPECT_TRUE(moved.ok()) << moved.ToString();
+  std::vector<std::byte> copy(data.size());
+  auto n = client_->PRead(handle, 0, copy);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(copy == data);
 }
 
 }  // namespace

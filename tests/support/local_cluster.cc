@@ -54,15 +54,18 @@ std::vector<std::string> LocalCluster::MetaArgv(const std::string& listen) const
 Status LocalCluster::Start() {
   ASSIGN_OR_RETURN(meta_, StartProcess("meta", MetaArgv("127.0.0.1:0"), &meta_address_));
   for (int i = 0; i < options_.storage_servers; ++i) {
-    std::string name = "storage" + std::to_string(i);
     std::string ignored;
-    std::vector<std::string> argv = {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
-                                     "--data-dir=" + dir_ + "/" + name};
-    argv.insert(argv.end(), options_.storage_flags.begin(), options_.storage_flags.end());
-    ASSIGN_OR_RETURN(ChildProcess child, StartProcess(name, std::move(argv), &ignored));
+    ASSIGN_OR_RETURN(ChildProcess child, StartProcess("storage" + std::to_string(i), StorageArgv(i), &ignored));
     storage_.push_back(std::move(child));
   }
   return Status::Ok();
+}
+
+std::vector<std::string> LocalCluster::StorageArgv(size_t index) const {
+  std::vector<std::string> argv = {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
+                                   "--data-dir=" + dir_ + "/storage" + std::to_string(index)};
+  argv.insert(argv.end(), options_.storage_flags.begin(), options_.storage_flags.end());
+  return argv;
 }
 
 Result<std::string> LocalCluster::Mount(const std::vector<std::string>& extra_flags) {
@@ -114,6 +117,15 @@ Status LocalCluster::SignalStorage(size_t index, int sig) {
     return Error(Code::kInternal, "zcfs-storage " + std::to_string(index) + " is not running");
   }
   storage_[index].Signal(sig);
+  return Status::Ok();
+}
+
+Status LocalCluster::RestartStorage(size_t index) {
+  if (index >= storage_.size()) return Error(Code::kInternal, "no zcfs-storage " + std::to_string(index));
+  std::string name = "storage" + std::to_string(index);
+  RETURN_IF_ERROR(stop_process(storage_[index], "zcfs-storage " + std::to_string(index)));
+  std::string ignored;
+  ASSIGN_OR_RETURN(storage_[index], StartProcess(name, StorageArgv(index), &ignored));
   return Status::Ok();
 }
 

@@ -35,6 +35,9 @@ class LocalCluster {
   // Fault tests: sends `sig` to storage server `index` (SIGSTOP freezes it - its connections stay up
   // and calls to it time out; SIGCONT resumes it before Stop).
   Status SignalStorage(size_t index, int sig);
+  // Stops storage server `index` cleanly and starts it again on the same data directory but a new
+  // port: its targets move to a new address (clients holding the old routing table must refresh it).
+  Status RestartStorage(size_t index);
 
   const std::string& meta_address() const { return meta_address_; }
   const std::string& dir() const { return dir_; }
@@ -46,6 +49,7 @@ class LocalCluster {
  private:
   Result<ChildProcess> StartProcess(const std::string& name, std::vector<std::string> argv, std::string* ready);
   std::vector<std::string> MetaArgv(const std::string& listen) const;
+  std::vector<std::string> StorageArgv(size_t index) const;
 
   std::string name_;
   ClusterOptions options_;
