@@ -4,13 +4,16 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 namespace zcfs::fuse_test {
 namespace {
@@ -30,7 +33,7 @@ class MountEnvironment : public ::testing::Environment {
     Status started = g_cluster->Start();
     ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << g_cluster->logs();
     // allow_other: the permission tests run as `nobody`, whom FUSE turns away from a mount without it.
-    auto mounted = g_cluster->Mount({"--allow-other", "--session-renew-ms=500", "--log-level=debug"});
+    auto mounted = g_cluster->Mount({"--allow-other", "--session-renew-ms=500"});
     ASSERT_TRUE(mounted.ok()) << mounted.status().ToString() << "\n" << g_cluster->logs();
     g_mount_point = *mounted;
   }
@@ -117,6 +120,23 @@ std::string ReadFile(const std::string& path) {
   if (!PReadAll(fd, &out, static_cast<size_t>(st.st_size) + 4096, 0)) ADD_FAILURE() << "read " << path;
   ::close(fd);
   return out;
+}
+
+uint64_t InodesInUse(const std::string& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) ADD_FAILURE() << "statvfs " << path << ": " << std::strerror(errno);
+  return st.f_files - st.f_ffree;
+}
+
+uint64_t SettledInodesInUse(const std::string& path) {
+  uint64_t last = InodesInUse(path);
+  for (int i = 0; i < 30; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the cluster reclaims every 100 ms
+    uint64_t now = InodesInUse(path);
+    if (now == last) break;
+    last = now;
+  }
+  return last;
 }
 
 ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want) {

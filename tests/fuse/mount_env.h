@@ -36,6 +36,12 @@ std::string ReadFile(const std::string& path);
 bool PWriteAll(int fd, const std::string& data, off_t offset);
 bool PReadAll(int fd, std::string* out, size_t size, off_t offset);
 
+// Inodes in use (statvfs) once the meta server has reclaimed the closed unlinked files of earlier
+// tests: two readings three reclaim passes apart agree (at most 10 s).
+uint64_t SettledInodesInUse(const std::string& path);
+// Inodes in use right now.
+uint64_t InodesInUse(const std::string& path);
+
 // Compares file contents without printing megabytes: names the sizes and the first differing offset.
 ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want);
 

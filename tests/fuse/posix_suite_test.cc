@@ -3,7 +3,6 @@
 // system (ext4) does; errno values are exact.
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -173,14 +172,9 @@ TEST_F(PosixFileTest, TruncateByPath) {
   EXPECT_EQ(Errno(::truncate(Path("missing").c_str(), 0)), ENOENT);
 }
 
-uint64_t inodes_in_use(const std::string& path) {
-  struct statvfs st {};
-  return ::statvfs(path.c_str(), &st) == 0 ? st.f_files - st.f_ffree : 0;
-}
-
 TEST_F(PosixFileTest, UnlinkedOpenFileStaysUsableUntilClosed) {
   const std::string path = Path("doomed");
-  const uint64_t before = inodes_in_use(dir_);
+  const uint64_t before = SettledInodesInUse(dir_);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   ASSERT_TRUE(PWriteAll(fd, Pattern(200000, 7), 0));
@@ -194,15 +188,15 @@ TEST_F(PosixFileTest, UnlinkedOpenFileStaysUsableUntilClosed) {
   std::string got;
   ASSERT_TRUE(PReadAll(fd, &got, 300000, 0));
   EXPECT_TRUE(SameBytes(got, Pattern(200000, 7) + "more"));
-  EXPECT_EQ(inodes_in_use(dir_), before + 1);  // the inode lives on while open
+  EXPECT_EQ(InodesInUse(dir_), before + 1);  // the inode lives on while open
   ASSERT_EQ(::close(fd), 0);
   // Closed: the meta server reclaims it (a pass every 100 ms in this cluster).
   bool freed = false;
   for (int i = 0; i < 200 && !freed; ++i) {
-    freed = inodes_in_use(dir_) == before;
+    freed = InodesInUse(dir_) == before;
     if (!freed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_TRUE(freed) << "inodes in use: " << inodes_in_use(dir_) << ", before: " << before;
+  EXPECT_TRUE(freed) << "inodes in use: " << InodesInUse(dir_) << ", before: " << before;
 }
 
 }  // namespace
