@@ -221,7 +221,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<OpenDir*>(fi->fh);
-  fuse_reply_err(req, 0);
+  reply_status(req, Status::Ok());
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
