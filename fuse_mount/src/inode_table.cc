@@ -47,13 +47,7 @@ void InodeState::Reported(const Report& report, uint64_t server_size) {
   if (reported_ == writes_) written_end_ = 0;
 }
 
-std::shared_ptr<InodeState> InodeTable::Remember(uint64_t ino) {
-  std::lock_guard lock(mutex_);
-  Entry& entry = entries_[ino];
-  ++entry.lookups;
-  size_.store(entries_.size(), std::memory_order_relaxed);
-  return entry.state;
-}
+std::shared_ptr<InodeState> InodeTable::Remember(uint64_t ino) { return Add(ino, &Entry::lookups); }
 
 void InodeTable::Forget(uint64_t ino, uint64_t n) {
   std::lock_guard lock(mutex_);
@@ -71,13 +65,7 @@ void InodeTable::Forget(uint64_t ino, uint64_t n) {
   DropIfUnused(it);
 }
 
-std::shared_ptr<InodeState> InodeTable::Open(uint64_t ino) {
-  std::lock_guard lock(mutex_);
-  Entry& entry = entries_[ino];
-  ++entry.opens;
-  size_.store(entries_.size(), std::memory_order_relaxed);
-  return entry.state;
-}
+std::shared_ptr<InodeState> InodeTable::Open(uint64_t ino) { return Add(ino, &Entry::opens); }
 
 void InodeTable::Close(uint64_t ino) {
   std::lock_guard lock(mutex_);
@@ -91,6 +79,14 @@ std::shared_ptr<InodeState> InodeTable::Find(uint64_t ino) const {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(ino);
   return it == entries_.end() ? nullptr : it->second.state;
+}
+
+std::shared_ptr<InodeState> InodeTable::Add(uint64_t ino, uint64_t Entry::*counter) {
+  std::lock_guard lock(mutex_);
+  Entry& entry = entries_[ino];
+  ++(entry.*counter);
+  size_.store(entries_.size(), std::memory_order_relaxed);
+  return entry.state;
 }
 
 void InodeTable::DropIfUnused(std::unordered_map<uint64_t, Entry>::iterator it) {

@@ -75,6 +75,8 @@ class InodeTable {
     uint64_t opens = 0;
     std::shared_ptr<InodeState> state = std::make_shared<InodeState>();
   };
+  // One more reference (`counter` = &Entry::lookups) or open handle (&Entry::opens) on `ino`.
+  std::shared_ptr<InodeState> Add(uint64_t ino, uint64_t Entry::*counter);
   void DropIfUnused(std::unordered_map<uint64_t, Entry>::iterator it);
 
   mutable std::mutex mutex_;
