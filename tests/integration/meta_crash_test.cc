@@ -432,7 +432,7 @@ class MetaCrashTest : public ::testing::Test {
     ASSERT_TRUE(killed.ok()) << killed.ToString();
   }
 
-  testing::LocalCluster cluster_{"meta-crash", {.storage_servers = 1}};
+  testing::LocalCluster cluster_{"meta-crash", {.storage_servers = 1, .meta_flags = {}, .storage_flags = {}}};
   std::unique_ptr<Client> client_;
   Worker workers_[kThreads];
 };
