@@ -37,7 +37,8 @@ int usage() {
       "[--shard-size=256MiB]\n"
       "         IO:      [--threads=4] [--depth=1] [--block=1MiB] [--pattern=seq|rand] [--io-threads=2]\n"
       "         read without --seconds reads every block once; with it, loops over the dataset until the time is up.\n"
-      "         --depth>1 keeps that many reads in flight per thread through a read ring (write: more writers).\n"
+      "         --depth>1 keeps that many reads in flight per thread through a read ring (write: more writers);\n"
+      "         --reap=N waits for N completions before refilling them with one Submit (default 1).\n"
       "         --start-at=UNIX_SECONDS waits until then before measuring (several clients at once).\n"
       "       zcfs-bench meta  --meta=HOST:PORT [--dir=PATH] [--threads=N] [--files=N] [--clients=N] [--json]\n"
       "       zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,...]) [--pattern=seq|rand]\n"
@@ -75,6 +76,7 @@ int run_io_bench(const std::string& mode, const Config& config) {
   r.layout = o.shards ? "shard" : "files";
   r.threads = o.threads;
   r.depth = o.depth;
+  r.reap = o.reap;
   r.block = o.block;
   r.verified = o.verify && mode == "read";
   Status s = mode == "read" ? run_read_bench(**client, o, &r) : run_write_bench(**client, o, &r);

@@ -53,11 +53,9 @@ Status read_seconds(const Config& c, const std::string& flag, double lo, double 
 
 Status check_known(const Config& c) {
   static const std::set<std::string> kKnown = {
-      "meta",         "mount",           "dir",         "layout",  "files",
-      "size",         "shards",          "shard-size",  "block",   "threads",
-      "depth",        "io-threads",      "pattern",     "seconds", "verify",
-      "json",         "progress",        "start-at",    "ceiling", "ceiling-file",
-      "ceiling-size", "ceiling-seconds", "ceiling-tool"};
+      "meta",  "mount",    "dir",      "layout",  "files",        "size",         "shards",          "shard-size",
+      "block", "threads",  "depth",    "reap",    "io-threads",   "pattern",      "seconds",         "verify",
+      "json",  "progress", "start-at", "ceiling", "ceiling-file", "ceiling-size", "ceiling-seconds", "ceiling-tool"};
   for (const auto& [key, value] : c.values()) {
     if (!kKnown.count(key)) return Error(Code::kInvalidArgument, "unknown flag --" + key);
   }
@@ -96,6 +94,8 @@ Result<IoBenchOptions> parse_io_options(const std::string& mode, const Config& c
   RETURN_IF_ERROR(read_bytes(c, "block", 512, 64 << 20, &o.block));
   RETURN_IF_ERROR(read_int(c, "threads", 1, 1024, &o.threads));
   RETURN_IF_ERROR(read_int(c, "depth", 1, 1024, &o.depth));
+  RETURN_IF_ERROR(read_int(c, "reap", 1, 1024, &o.reap));
+  if (o.reap > o.depth) return bad("reap", "cannot wait for more completions than --depth reads in flight");
   RETURN_IF_ERROR(read_int(c, "io-threads", 1, 64, &o.io_threads));
   RETURN_IF_ERROR(read_seconds(c, "seconds", 0.1, 86400, &o.seconds));
   RETURN_IF_ERROR(read_seconds(c, "start-at", 0, 1e11, &o.start_at));

@@ -23,6 +23,10 @@ struct IoBenchOptions {
   uint64_t block = 1 << 20;
   int threads = 4;
   int depth = 1;  // requests in flight per thread
+  // Ring path: completions a thread waits for before refilling the free slots with one Submit. 1 keeps
+  // the queue fullest; larger values submit bigger batches (more pieces per request to each server),
+  // as a data loader reading a step's samples at once does.
+  int reap = 1;
   int io_threads = 2;
   bool random = false;
   std::optional<double> seconds;  // read: loop over the dataset this long; unset: one pass

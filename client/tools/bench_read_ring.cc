@@ -53,7 +53,8 @@ Status read_with_ring(Client& client, const Dataset& d, const IoBenchOptions& o,
       in_flight += submitted;
     }
     if (in_flight == 0) return Status::Ok();
-    size_t got = ring->Wait(done, 1, std::chrono::duration_cast<std::chrono::milliseconds>(kWaitLimit));
+    size_t got = ring->Wait(done, static_cast<size_t>(o.reap),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(kWaitLimit));
     if (got == 0) return Error(Code::kTimeout, "no read completed in " + std::to_string(kWaitLimit.count()) + " s");
     auto now = Clock::now();
     for (size_t i = 0; i < got; ++i) {

@@ -85,9 +85,10 @@ JsonObject& JsonObject::Add(const std::string& key, const JsonObject& value) {
 std::string format_io_table(const IoResult& r) {
   double rate = per_second(static_cast<double>(r.bytes), r.seconds);
   std::string out = strprintf(
-      "%s %s, layout %s (%llu files), %s, %d threads x depth %d, %s requests%s: %s in %llu requests, %.2f s\n",
+      "%s %s, layout %s (%llu files), %s, %d threads x depth %d%s, %s requests%s: %s in %llu requests, %.2f s\n",
       r.mode.c_str(), r.pattern == "seq" ? "sequential" : "random", r.layout.c_str(),
-      static_cast<unsigned long long>(r.files), r.path.c_str(), r.threads, r.depth, human_bytes(r.block).c_str(),
+      static_cast<unsigned long long>(r.files), r.path.c_str(), r.threads, r.depth,
+      r.reap > 1 ? (" reaping " + std::to_string(r.reap)).c_str() : "", human_bytes(r.block).c_str(),
       r.verified ? ", verified" : "", human_bytes(r.bytes).c_str(), static_cast<unsigned long long>(r.requests),
       r.seconds);
   out += strprintf("%9s %10s %10s %10s %10s %10s\n", "GB/s", "MiB/s", "IOPS", "p50 us", "p99 us", "p99.9 us");
@@ -102,7 +103,7 @@ std::string format_io_json(const IoResult& r) {
   double rate = per_second(static_cast<double>(r.bytes), r.seconds);
   JsonObject o;
   o.Add("mode", r.mode).Add("pattern", r.pattern).Add("layout", r.layout).Add("path", r.path);
-  o.Add("threads", r.threads).Add("depth", r.depth).Add("block", r.block).Add("files", r.files);
+  o.Add("threads", r.threads).Add("depth", r.depth).Add("reap", r.reap).Add("block", r.block).Add("files", r.files);
   o.Add("verified", r.verified).Add("seconds", r.seconds).Add("bytes", r.bytes).Add("requests", r.requests);
   o.Add("gb_per_s", rate / 1e9).Add("mib_per_s", rate / (1 << 20));
   o.Add("iops", per_second(static_cast<double>(r.requests), r.seconds));

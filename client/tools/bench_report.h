@@ -54,6 +54,7 @@ struct IoResult {
   std::string path;     // "native", "ring" or "fuse mount"
   int threads = 0;
   int depth = 0;
+  int reap = 1;  // ring path: completions waited for per refill
   uint64_t block = 0;
   uint64_t files = 0;  // in the dataset
   double seconds = 0;

@@ -190,6 +190,15 @@ TEST_F(BenchTest, ShardLayoutRandomReadsThroughTheRing) {
   EXPECT_EQ(json_string(json, "layout"), "shard") << json;
   EXPECT_EQ(json_number(json, "requests"), 96) << json;
   EXPECT_EQ(json_number(json, "bytes"), 12 << 20) << json;
+  // Reaping 4 completions per refill (bigger submits) still reads each block exactly once.
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s", "--layout=shard", "--pattern=rand", "--depth=8",
+                                             "--reap=4", "--block=128KiB", "--verify", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_EQ(json_number(json_line(out), "requests"), 96) << out;
+  EXPECT_EQ(json_number(json_line(out), "reap"), 4) << out;
+  std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s", "--depth=2", "--reap=3"});
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("--reap"), std::string::npos) << out;
   // For a time: loops over the shards at random block offsets until it is up.
   std::tie(code, out) = run_bench(cluster_, {"read", "--dir=/s", "--layout=shard", "--pattern=rand", "--depth=8",
                                              "--block=128KiB", "--seconds=1", "--verify", "--json"});
