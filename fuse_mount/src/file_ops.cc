@@ -49,10 +49,21 @@ void abandon_handle(fuse_req_t req, std::unique_ptr<FileHandle> file) {
   fs(req).inodes().Close(file->open.info.ino);
 }
 
+// The page cache policy of the mount's options, for open and create replies.
+void set_cache_flags(fuse_req_t req, fuse_file_info* fi) {
+  fi->keep_cache = fs(req).options().keep_cache ? 1 : 0;
+  fi->direct_io = fs(req).options().direct_io ? 1 : 0;
+}
+
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  // The kernel already refuses writable opens on a read-only mount; this keeps the rule if it did not.
+  if (fs(req).options().read_only && (fi->flags & O_ACCMODE) != O_RDONLY) {
+    return reply_error(req, Error(Code::kReadOnly, "inode " + std::to_string(ino) + ": the mount is read-only"));
+  }
   auto file = open_handle(req, ino, fi->flags, caller(req));
   if (!file.ok()) return reply_error(req, file.status());
   fi->fh = reinterpret_cast<uint64_t>(file->get());
+  set_cache_flags(req, fi);
   if (fuse_reply_open(req, fi) == 0) {
     file->release();
   } else {
@@ -74,6 +85,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
                                     : open_handle(req, info->ino, O_RDONLY, Credentials{});
   if (!file.ok()) return reply_error(req, file.status());
   fi->fh = reinterpret_cast<uint64_t>(file->get());
+  set_cache_flags(req, fi);
   fuse_entry_param e = counted_entry(req, (*file)->open.info);
   if (fuse_reply_create(req, &e, fi) == 0) {
     file->release();
@@ -91,6 +103,7 @@ std::span<std::byte> thread_read_buffer(size_t size) {
 }
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  fs(req).NoteRead(size);
   FileHandle* file = file_of(fi);
   FileInfo view = file->open.info;
   view.size = file->state->readable_size();  // this mount's writes and truncations since open count

@@ -8,8 +8,6 @@
 
 namespace zcfs::fuse_internal {
 
-inline constexpr size_t kMaxIo = 1 << 20;  // largest read/write the kernel sends (max_write, max_pages 256)
-
 inline ZcfsFuse& fs(fuse_req_t req) { return *static_cast<ZcfsFuse*>(fuse_req_userdata(req)); }
 
 // The calling process's credentials, supplementary groups included, for the meta server's checks.

@@ -95,7 +95,8 @@ void reply_attr(fuse_req_t req, Result<FileInfo> info) {
 }
 
 void op_init(void* userdata, fuse_conn_info* conn) {
-  conn->max_write = kMaxIo;
+  conn->max_write = kMaxIo;  // libfuse sets max_pages from it (256 pages of 4 KiB)
+  conn->max_read = kMaxIo;   // the same as the max_read mount option (fuse_mount_options)
   conn->max_readahead = std::max<unsigned>(conn->max_readahead, kMaxIo);
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
 }
@@ -270,6 +271,12 @@ fuse_lowlevel_ops make_operations() {
 
 ZcfsFuse::ZcfsFuse(std::unique_ptr<Client> client, MountOptions options)
     : client_(std::move(client)), options_(options) {}
+
+void ZcfsFuse::NoteRead(uint64_t size) {
+  uint64_t seen = largest_read_.load(std::memory_order_relaxed);
+  while (size > seen && !largest_read_.compare_exchange_weak(seen, size, std::memory_order_relaxed)) {
+  }
+}
 
 const fuse_lowlevel_ops& ZcfsFuse::operations() {
   static const fuse_lowlevel_ops ops = make_operations();

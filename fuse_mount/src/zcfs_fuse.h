@@ -13,6 +13,8 @@
 #define FUSE_USE_VERSION 34
 #include <fuse3/fuse_lowlevel.h>
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "inode_table.h"
@@ -20,10 +22,19 @@
 
 namespace zcfs {
 
+// The largest read and write the daemon asks the kernel for (max_read, max_write; libfuse derives
+// max_pages = 256 from max_write), so a 1 MiB read(2) reaches the cluster as one request.
+inline constexpr size_t kMaxIo = 1 << 20;
+
 struct MountOptions {
   double entry_timeout = 1.0;  // seconds the kernel may cache a name
   double attr_timeout = 1.0;   // seconds the kernel may cache attributes
-  bool read_only = false;
+  bool read_only = false;      // mounted read-only: the kernel refuses changes with EROFS
+  // Open files keep the kernel's page cache of the file from earlier opens instead of dropping it:
+  // right for immutable data (a dataset epoch re-reads the same bytes), wrong if another machine
+  // rewrites files in place.
+  bool keep_cache = false;
+  bool direct_io = false;  // bypass the page cache: every read(2) goes to the daemon with its own size
 };
 
 class ZcfsFuse {
@@ -36,10 +47,16 @@ class ZcfsFuse {
   InodeTable& inodes() { return inodes_; }
   const MountOptions& options() const { return options_; }
 
+  // The largest read request the kernel has sent (bytes); async-signal-safe, for SIGUSR1's report.
+  uint64_t largest_read() const { return largest_read_.load(std::memory_order_relaxed); }
+  void NoteRead(uint64_t size);
+
  private:
   std::unique_ptr<Client> client_;
   InodeTable inodes_;
   MountOptions options_;
+  std::atomic<uint64_t> largest_read_{0};
+  static_assert(std::atomic<uint64_t>::is_always_lock_free, "read from a signal handler");
 };
 
 }  // namespace zcfs
