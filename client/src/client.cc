@@ -109,6 +109,17 @@ Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name, std::opt
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kLookup, req));
 }
 
+FileInfo ClientImpl::KnownForRead(OpenHandleState& handle, uint64_t offset, uint64_t length) {
+  FileInfo known = handle.info();
+  if (offset + length <= known.size) return known;
+  pb::GetAttrRequest req;
+  req.set_ino(known.ino);
+  auto fresh = attr_of(MetaCall<pb::AttrReply>(method::kGetAttr, req));
+  if (!fresh.ok()) return known;
+  handle.Revalidate(*fresh);
+  return handle.info();
+}
+
 Result<FileInfo> Client::GetAttr(uint64_t ino) {
   pb::GetAttrRequest req;
   req.set_ino(ino);

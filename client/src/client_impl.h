@@ -75,6 +75,12 @@ class ClientImpl {
   uint64_t client_id() const { return client_id_; }
   SessionKeeper& sessions() { return sessions_; }
   HandleTable& handles() { return handles_; }
+  // The file as `handle` knows it, for a read of [offset, offset + length). A read reaching past the
+  // known end first asks the meta server whether the inode's version moved on (another client grew or
+  // cut the file since the open) and takes the new size if so: close-to-open consistency, revalidated
+  // at the end of the file. Reads inside the known size never ask; if the meta server cannot answer,
+  // the read goes on with what the handle knows.
+  FileInfo KnownForRead(OpenHandleState& handle, uint64_t offset, uint64_t length);
   const std::shared_ptr<BufferRegistry>& buffers() { return buffers_; }
   DirCache& dir_cache() { return dir_cache_; }
   const ClientOptions& options() const { return options_; }

@@ -16,8 +16,16 @@ std::string OpenHandleState::name() const { return "handle " + std::to_string(ha
 FileInfo OpenHandleState::info() const {
   FileInfo info = file_.info;
   std::lock_guard lock(mutex_);
-  info.size = std::max(info.size, written_end_);
+  info.size = std::max(size_, written_end_);
+  info.version = version_;
   return info;
+}
+
+void OpenHandleState::Revalidate(const FileInfo& fresh) {
+  std::lock_guard lock(mutex_);
+  if (fresh.ino != file_.info.ino || fresh.version <= version_) return;  // versions only grow
+  size_ = fresh.size;
+  version_ = fresh.version;
 }
 
 uint64_t OpenHandleState::written_end() const {

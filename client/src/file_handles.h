@@ -23,7 +23,12 @@ namespace zcfs {
 class OpenHandleState {
  public:
   OpenHandleState(uint64_t handle, std::string path, OpenFile file, int flags)
-      : handle_(handle), path_(std::move(path)), file_(std::move(file)), flags_(flags) {}
+      : handle_(handle),
+        path_(std::move(path)),
+        file_(std::move(file)),
+        flags_(flags),
+        size_(file_.info.size),
+        version_(file_.info.version) {}
 
   uint64_t handle() const { return handle_; }
   const std::string& path() const { return path_; }
@@ -34,8 +39,12 @@ class OpenHandleState {
   // "handle 7 (/data/x)": how errors name the handle.
   std::string name() const;
 
-  // The file as this handle knows it: the size at open grown by the handle's own writes.
+  // The file as this handle knows it: the size at open (or at the last Revalidate that saw a newer
+  // inode version) grown by the handle's own writes.
   FileInfo info() const;
+  // Takes `fresh` (the meta server's current attributes) when its inode version is newer than the one
+  // the handle knows: another client grew, cut or rewrote the file since the handle was opened.
+  void Revalidate(const FileInfo& fresh);
   uint64_t written_end() const;
   // Records a write of [offset, offset + length).
   void Wrote(uint64_t offset, uint64_t length);
@@ -53,6 +62,8 @@ class OpenHandleState {
   const OpenFile file_;
   const int flags_;
   mutable std::mutex mutex_;
+  uint64_t size_;             // guarded by mutex_; the meta server's size at `version_`
+  uint64_t version_;          // guarded by mutex_; the inode version the handle knows
   uint64_t position_ = 0;     // guarded by mutex_
   uint64_t written_end_ = 0;  // guarded by mutex_; end of the furthest write through this handle
   uint64_t append_end_ = 0;   // guarded by mutex_; end of the furthest O_APPEND reservation

@@ -64,7 +64,7 @@ Result<FileInfo> Client::HandleInfo(FileHandle file) {
 
 Result<size_t> Client::PRead(FileHandle file, uint64_t offset, std::span<std::byte> dst) {
   ASSIGN_OR_RETURN(auto handle, open_for(*impl_, file, /*write=*/false));
-  auto read = Read(handle->info(), offset, dst);
+  auto read = Read(impl_->KnownForRead(*handle, offset, dst.size()), offset, dst);
   if (!read.ok()) return Status(read.status()).Prepend("read of " + handle->name() + " at " + std::to_string(offset));
   return read;
 }
@@ -80,7 +80,7 @@ Status Client::PWrite(FileHandle file, uint64_t offset, std::span<const std::byt
 Result<size_t> Client::ReadNext(FileHandle file, std::span<std::byte> dst) {
   ASSIGN_OR_RETURN(auto handle, open_for(*impl_, file, /*write=*/false));
   uint64_t at = handle->Advance(dst.size());
-  auto read = Read(handle->info(), at, dst);
+  auto read = Read(impl_->KnownForRead(*handle, at, dst.size()), at, dst);
   handle->Settle(at, dst.size(), read.ok() ? *read : 0);
   if (!read.ok()) return Status(read.status()).Prepend("read of " + handle->name() + " at " + std::to_string(at));
   return read;

@@ -181,5 +181,47 @@ TEST_F(HandleIoTest, APathWalkRecoversWhenAnotherClientReplacedACachedDirectory)
   EXPECT_EQ(client_->Stat("/data/renamed").status().code(), Code::kNotFound);
 }
 
+TEST_F(HandleIoTest, AReadPastTheKnownEndSeesWhatAnotherClientAppendedAndCut) {
+  auto writer = client_->OpenHandle("/grow", O_CREAT | O_WRONLY);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE(client_->PWrite(*writer, 0, bytes_of("first")).ok());
+  ASSERT_TRUE(client_->CloseHandle(*writer).ok());
+
+  auto other = Connect();  // a reader on another client opens it at 5 bytes
+  auto reader = other->OpenHandle("/grow", O_RDONLY);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_EQ(other->HandleInfo(*reader)->size, 5u);
+
+  writer = client_->OpenHandle("/grow", O_WRONLY);  // the first client appends after that open
+  ASSERT_TRUE(client_->PWrite(*writer, 5, bytes_of("-second")).ok());
+  ASSERT_TRUE(client_->CloseHandle(*writer).ok());
+
+  // A read inside the known size asks nobody; one reaching past it finds the newer inode version.
+  std::vector<std::byte> data(64);
+  auto n = other->PRead(*reader, 0, std::span(data).first(5));
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(other->HandleInfo(*reader)->size, 5u);
+  n = other->PRead(*reader, 0, data);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(text_of(std::span(data).first(*n)), "first-second");
+  EXPECT_EQ(other->HandleInfo(*reader)->size, 12u);
+
+  // Through the ring as well, after the file was cut to 3 bytes.
+  AttrChanges cut;
+  cut.size = 3;
+  ASSERT_TRUE(client_->SetAttr(client_->Stat("/grow")->ino, cut).ok());
+  auto buffer = other->AllocateBuffer(4096);
+  auto ring = other->CreateReadRing();
+  ASSERT_TRUE(buffer.ok() && ring.ok());
+  ASSERT_TRUE((*ring)->Prepare({.file = *reader, .offset = 0, .length = 64, .dst = (*buffer)->data()}).ok());
+  ASSERT_TRUE((*ring)->Submit().ok());
+  ReadCompletion done[1];
+  ASSERT_EQ((*ring)->Wait(done, 1, std::chrono::seconds(30)), 1u);
+  ASSERT_TRUE(done[0].status.ok()) << done[0].status.ToString();
+  EXPECT_EQ(done[0].bytes, 3u);
+  EXPECT_EQ(text_of((*buffer)->span().first(3)), "fir");
+  EXPECT_TRUE(other->CloseHandle(*reader).ok());
+}
+
 }  // namespace
 }  // namespace zcfs

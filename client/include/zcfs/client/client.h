@@ -221,8 +221,10 @@ class Client {
 
   // ---- handles: what data loaders, the C API (zcfs.h) and the Python module use ----
   // Opens the file at `path`; flags as open(2): O_RDONLY/O_WRONLY/O_RDWR, O_CREAT (with `mode`), O_EXCL,
-  // O_TRUNC, O_APPEND. The handle carries the layout fetched at open, so reads through it never ask the
-  // meta server. Directories: kIsDirectory.
+  // O_TRUNC, O_APPEND. The handle carries the layout and size fetched at open, so reads inside that
+  // size never ask the meta server; a read reaching past it first checks whether the inode's version
+  // moved on (another client grew or cut the file) and takes the new size (close-to-open consistency,
+  // revalidated at the end of the file). Directories: kIsDirectory.
   Result<FileHandle> OpenHandle(std::string_view path, int flags, uint32_t mode = 0644);
   // Ends the handle; the size grows to cover what was written through it. Any later use of the handle,
   // including a second close: kBadHandle.
