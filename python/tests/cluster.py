@@ -90,6 +90,10 @@ class LocalCluster:
         if problems:
             raise RuntimeError("; ".join(problems) + "\n" + self.logs())
         self._procs = []
+        # Preallocated data files make a scratch directory gigabytes; a clean stop removes it (a failed
+        # one above keeps it for its logs), unless ZCFS_KEEP_SCRATCH is set.
+        if not os.environ.get("ZCFS_KEEP_SCRATCH"):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def logs(self):
         out = []
