@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 namespace zcfs::testing {
 namespace {
@@ -21,6 +23,32 @@ Status stop_process(ChildProcess& child, const std::string& name) {
   if (*code != 0) return Error(Code::kInternal, name + " exited with " + std::to_string(*code));
   return Status::Ok();
 }
+// kill() returns once SIGSTOP is queued; the process's threads stop as each one takes it. A test that
+// freezes a server and then sends it requests must not race a thread still running: wait for the
+// whole process to show as stopped ('T' in /proc/PID/stat).
+Status WaitUntilStopped(pid_t pid) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all_stopped = true;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator(task_dir, error)) {
+      std::ifstream stat(task.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      size_t end_of_name = line.rfind(')');
+      if (end_of_name == std::string::npos || line.size() < end_of_name + 3 || line[end_of_name + 2] != 'T') {
+        all_stopped = false;
+        break;
+      }
+    }
+    if (error) return Error(Code::kInternal, "cannot list " + task_dir + ": " + error.message());
+    if (all_stopped) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return Error(Code::kTimeout, "process " + std::to_string(pid) + " did not stop on SIGSTOP");
+}
+
 }  // namespace
 
 LocalCluster::LocalCluster(std::string name, ClusterOptions options)
@@ -129,6 +157,7 @@ Status LocalCluster::SignalStorage(size_t index, int sig) {
     return Error(Code::kInternal, "zcfs-storage " + std::to_string(index) + " is not running");
   }
   storage_[index].Signal(sig);
+  if (sig == SIGSTOP) return WaitUntilStopped(storage_[index].pid());
   return Status::Ok();
 }
 
