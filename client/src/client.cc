@@ -109,22 +109,22 @@ Result<FileInfo> Client::Lookup(uint64_t parent, std::string_view name, std::opt
   return attr_of(impl_->MetaCall<pb::AttrReply>(method::kLookup, req));
 }
 
+Result<FileInfo> ClientImpl::GetAttr(uint64_t ino) {
+  pb::GetAttrRequest req;
+  req.set_ino(ino);
+  return attr_of(MetaCall<pb::AttrReply>(method::kGetAttr, req));
+}
+
 FileInfo ClientImpl::KnownForRead(OpenHandleState& handle, uint64_t offset, uint64_t length) {
   FileInfo known = handle.info();
   if (offset + length <= known.size) return known;
-  pb::GetAttrRequest req;
-  req.set_ino(known.ino);
-  auto fresh = attr_of(MetaCall<pb::AttrReply>(method::kGetAttr, req));
+  auto fresh = GetAttr(known.ino);
   if (!fresh.ok()) return known;
   handle.Revalidate(*fresh);
   return handle.info();
 }
 
-Result<FileInfo> Client::GetAttr(uint64_t ino) {
-  pb::GetAttrRequest req;
-  req.set_ino(ino);
-  return attr_of(impl_->MetaCall<pb::AttrReply>(method::kGetAttr, req));
-}
+Result<FileInfo> Client::GetAttr(uint64_t ino) { return impl_->GetAttr(ino); }
 
 Result<FileInfo> Client::Mkdir(uint64_t parent, std::string_view name, uint32_t mode, std::optional<Credentials> cred) {
   pb::MkdirRequest req;

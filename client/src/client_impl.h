@@ -75,6 +75,7 @@ class ClientImpl {
   uint64_t client_id() const { return client_id_; }
   SessionKeeper& sessions() { return sessions_; }
   HandleTable& handles() { return handles_; }
+  Result<FileInfo> GetAttr(uint64_t ino);  // Client::GetAttr, for the pieces of the client below it
   // The file as `handle` knows it, for a read of [offset, offset + length). A read reaching past the
   // known end first asks the meta server whether the inode's version moved on (another client grew or
   // cut the file since the open) and takes the new size if so: close-to-open consistency, revalidated
