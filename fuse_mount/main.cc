@@ -1,21 +1,26 @@
 // zcfs-fuse: mounts a zcfs cluster at a directory.
 //
 //   zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
-//             [--entry-timeout=S] [--attr-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
+//             [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
 //             [--log-level=info] [-o OPTS] MOUNTPOINT
 //   zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]      (as mount.fuse3 runs it from fstab)
 //
-// OPTS: ro, rw, keep_cache, direct_io, allow_other, entry_timeout=S, attr_timeout=S, threads=N, the
+// OPTS: ro, rw, keep_cache, direct_io, allow_other, entry_timeout=S, attr_timeout=S, io_timeout=S, threads=N, the
 // generic flags nodev/nosuid/noexec/noatime/..., and fstab-only words (_netdev, nofail...) which are
 // ignored; anything else is refused (exit 2). See src/mount_args.h.
 //
 // With --meta it runs in the foreground until unmounted (fusermount3 -u / umount) or sent
 // SIGTERM/SIGINT, which unmount cleanly; the SOURCE form detaches once mounted unless -f is given.
-// SIGUSR1 logs the number of inodes in the daemon's inode table and the largest read request so far.
+// SIGUSR1 logs the number of inodes in the daemon's inode table, the references readdirplus handed out
+// and the largest read request so far.
+// --io-timeout (default 30 s): a request a meta or storage server does not answer in time fails with
+// EIO; SIGTERM/SIGINT wait at most that long for requests in progress.
 // --session-renew-ms: how often open files' sessions are renewed; keep it well under the meta
 // server's --meta.session_lease (default 20000 for the default 60 s lease).
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -46,11 +51,13 @@ void append_text(char* line, size_t* len, const char* text) {
 
 // Async-signal-safe: formats the report by hand and writes it with write(2) to the log (stderr).
 void log_counters(int) {
-  char line[160];
+  char line[200];
   size_t len = 0;
   append_text(line, &len, "zcfs-fuse: inode table: ");
   append_number(line, &len, g_fs ? g_fs->inodes().size() : 0);
-  append_text(line, &len, " inodes\nzcfs-fuse: largest read request: ");
+  append_text(line, &len, " inodes\nzcfs-fuse: readdirplus entries: ");
+  append_number(line, &len, g_fs ? g_fs->inodes().listed() : 0);
+  append_text(line, &len, "\nzcfs-fuse: largest read request: ");
   append_number(line, &len, g_fs ? g_fs->largest_read() : 0);
   append_text(line, &len, " bytes\n");
   ssize_t ignored = ::write(STDERR_FILENO, line, len);
@@ -60,9 +67,10 @@ void log_counters(int) {
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "zcfs-fuse: %s\nusage: zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] "
-               "[--allow-other] [--entry-timeout=S] [--attr-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH] "
+               "[--allow-other] [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] "
+               "[--ready-file=PATH] "
                "[-o OPTS] MOUNTPOINT\n       zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]\n"
-               "OPTS: ro,rw,keep_cache,direct_io,allow_other,entry_timeout=S,attr_timeout=S,threads=N,"
+               "OPTS: ro,rw,keep_cache,direct_io,allow_other,entry_timeout=S,attr_timeout=S,io_timeout=S,threads=N,"
                "nodev,nosuid,noexec,noatime,...\n",
                why.c_str());
   return 2;
@@ -117,6 +125,11 @@ int main(int argc, char** argv) {
   zcfs::ClientOptions client_options;
   client_options.meta_address = mount->meta_address;
   client_options.session_renew_interval = std::chrono::milliseconds(mount->session_renew_ms);
+  // Every call of the client to a server is bounded by the mount's io_timeout, so a dead or frozen
+  // server fails requests with EIO instead of leaving programs hung in the file system.
+  auto io_timeout = std::chrono::milliseconds(static_cast<int64_t>(mount->io_timeout * 1000));
+  client_options.rpc_timeout = io_timeout;
+  client_options.connect_timeout = std::min(client_options.connect_timeout, io_timeout);
   auto client = zcfs::Client::Connect(client_options);
   if (!client.ok()) {
     std::fprintf(stderr, "zcfs-fuse: cannot reach the cluster at %s: %s\n", client_options.meta_address.c_str(),

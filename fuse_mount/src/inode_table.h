@@ -68,6 +68,10 @@ class InodeTable {
   // Inodes in the table (what SIGUSR1 reports, and what the forget test watches). Lock-free, so a
   // signal handler may call it.
   size_t size() const { return size_.load(std::memory_order_relaxed); }
+  // References handed out by readdirplus replies so far (each also went through Remember), for the
+  // SIGUSR1 report: shows whether the kernel lists with attributes. Lock-free.
+  void NoteListed(size_t n) { listed_.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t listed() const { return listed_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
@@ -82,6 +86,7 @@ class InodeTable {
   mutable std::mutex mutex_;
   std::unordered_map<uint64_t, Entry> entries_;
   std::atomic<size_t> size_{0};  // entries_.size(), readable without the mutex
+  std::atomic<uint64_t> listed_{0};
 };
 
 }  // namespace zcfs

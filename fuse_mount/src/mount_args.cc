@@ -32,7 +32,8 @@ Status translate_option(std::string_view opt, std::vector<std::string>* flags, M
     std::string flag(opt);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=true");
-  } else if (eq != std::string_view::npos && (name == "entry_timeout" || name == "attr_timeout" || name == "threads")) {
+  } else if (eq != std::string_view::npos &&
+             (name == "entry_timeout" || name == "attr_timeout" || name == "io_timeout" || name == "threads")) {
     std::string flag(name);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=" + value);
@@ -85,6 +86,10 @@ Status apply_config(const Config& config, MountArgs* args) {
   }
   ASSIGN_OR_RETURN(args->options.entry_timeout, seconds_flag(config, "entry-timeout", 1.0));
   ASSIGN_OR_RETURN(args->options.attr_timeout, seconds_flag(config, "attr-timeout", 1.0));
+  ASSIGN_OR_RETURN(args->io_timeout, seconds_flag(config, "io-timeout", args->io_timeout));
+  // Below a millisecond no call could succeed; far above a day is a typo, not a policy.
+  if (args->io_timeout < 0.001 || args->io_timeout > 86400)
+    return Error(Code::kInvalidArgument, "--io-timeout/io_timeout must be between 0.001 and 86400 seconds");
   ASSIGN_OR_RETURN(args->options.read_only, config.GetBool("ro", false));
   ASSIGN_OR_RETURN(args->options.keep_cache, config.GetBool("keep-cache", false));
   ASSIGN_OR_RETURN(args->options.direct_io, config.GetBool("direct-io", false));

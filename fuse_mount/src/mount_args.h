@@ -24,6 +24,11 @@ struct MountArgs {
   bool foreground = true;  // false: fork, and let the caller (mount.fuse3) return once mounted
   int threads = 8;
   int session_renew_ms = 20000;
+  // The longest the daemon waits for one reply of a meta or storage server (-o io_timeout=S,
+  // --io-timeout=S; connecting gives up after at most 3 s). A server that is stopped, frozen or cut
+  // off fails the request with EIO after this long instead of hanging the program; an operation of
+  // several requests may take a small multiple. Long enough that a slow disk under load is not failed.
+  double io_timeout = 30.0;
   std::string ready_file;
   LogLevel log_level = LogLevel::kInfo;
   std::vector<std::string> kernel_flags;  // generic mount flags passed on to the kernel (nodev, noatime...)

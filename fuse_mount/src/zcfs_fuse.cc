@@ -56,7 +56,10 @@ Credentials caller(fuse_req_t req) {
 
 void reply_error(fuse_req_t req, const Status& status) {
   LOG_DEBUG << "fuse error: " << status.ToString();
-  fuse_reply_err(req, status.to_errno());
+  // A server that did not answer within the mount's io_timeout is a failed I/O to the program that
+  // asked: file system calls are not documented to fail with ETIMEDOUT (kTimeout's errno, a socket
+  // error), and tools treat EIO as "the device failed", as NFS soft mounts report it too.
+  fuse_reply_err(req, status.code() == Code::kTimeout ? EIO : status.to_errno());
 }
 
 void reply_status(fuse_req_t req, const Status& status) {
@@ -83,8 +86,9 @@ using namespace fuse_internal;
 
 void reply_entry(fuse_req_t req, const Result<FileInfo>& info) {
   if (!info.ok()) return reply_error(req, info.status());
+  InodeTable& inodes = fs(req).inodes();  // a reply frees `req`, whether it reached the kernel or not
   fuse_entry_param e = counted_entry(req, *info);
-  if (fuse_reply_entry(req, &e) != 0) fs(req).inodes().Forget(info->ino, 1);  // the kernel never saw it
+  if (fuse_reply_entry(req, &e) != 0) inodes.Forget(info->ino, 1);  // the kernel never saw it
 }
 
 void reply_attr(fuse_req_t req, Result<FileInfo> info) {
@@ -99,6 +103,10 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->max_read = kMaxIo;   // the same as the max_read mount option (fuse_mount_options)
   conn->max_readahead = std::max<unsigned>(conn->max_readahead, kMaxIo);
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // Adaptive readdirplus: the kernel asks for attributes with the first page of a listing and for the
+  // rest only when the program looks at the entries (ls -l, a data loader opening every file), so a
+  // plain `ls` of a huge directory costs one lookup per name only for its first page.
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -220,6 +228,53 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
   fuse_reply_buf(req, buf.data(), used);
 }
 
+// What readdirplus says about one name of the snapshot. The kernel counts an entry with a nonzero
+// `ino` as one lookup reference, exactly as a lookup reply; ino 0 gives the name (and the type in
+// attr) without attributes and is not counted: "." and "..", and names the caller may not look up
+// (a directory it may read but not search). nullopt: the name is gone since opendir, leave it out.
+Result<std::optional<fuse_entry_param>> listed_entry(fuse_req_t req, fuse_ino_t dir, const DirEntry& e) {
+  fuse_entry_param bare{};
+  bare.attr.st_ino = e.ino;
+  bare.attr.st_mode = type_bits(e.type);
+  if (e.name == "." || e.name == "..") return std::optional(bare);
+  // A fresh lookup, not GetAttr of the snapshot's inode: the name may point elsewhere since opendir,
+  // and the kernel caches what this reply binds it to.
+  auto info = fs(req).client().Lookup(dir, e.name, caller(req));
+  if (info.ok()) return std::optional(counted_entry(req, *info));
+  if (info.status().code() == Code::kNotFound) return std::optional<fuse_entry_param>();
+  if (info.status().code() == Code::kPermissionDenied) return std::optional(bare);
+  return info.status();
+}
+
+// readdir with attributes: the entries after `off` that fit in `size` bytes, each counted in the inode
+// table (listed_entry). Offsets are indexes into the opendir snapshot, so the kernel resumes a large
+// directory where the last reply ended. An entry that does not fit is neither sent nor counted.
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  auto* dir = reinterpret_cast<OpenDir*>(fi->fh);
+  InodeTable& inodes = fs(req).inodes();  // the reply frees `req`
+  std::vector<char> buf(size);
+  std::vector<uint64_t> counted;
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+    const char* name = dir->entries[i].name.c_str();
+    // The size an entry takes depends only on its name: ask before the lookup that counts it.
+    if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > size - used) break;
+    auto entry = listed_entry(req, ino, dir->entries[i]);
+    if (!entry.ok()) {
+      if (used > 0) break;  // send what is ready; the next call meets the error again
+      return reply_error(req, entry.status());
+    }
+    if (!entry->has_value()) continue;
+    used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &**entry, static_cast<off_t>(i + 1));
+    if ((*entry)->ino != 0) counted.push_back((*entry)->ino);
+  }
+  if (fuse_reply_buf(req, buf.data(), used) != 0) {
+    for (uint64_t listed : counted) inodes.Forget(listed, 1);  // the kernel never saw them
+  } else {
+    inodes.NoteListed(counted.size());
+  }
+}
+
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   delete reinterpret_cast<OpenDir*>(fi->fh);
   reply_status(req, Status::Ok());
@@ -261,6 +316,7 @@ fuse_lowlevel_ops make_operations() {
   ops.readlink = op_readlink;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
   ops.releasedir = op_releasedir;
   ops.statfs = op_statfs;
   add_file_operations(ops);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -12,8 +13,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <thread>
+
+#include "support/process.h"
 
 namespace zcfs::fuse_test {
 namespace {
@@ -135,6 +139,76 @@ uint64_t SettledInodesInUse(const std::string& path) {
     uint64_t now = InodesInUse(path);
     if (now == last) break;
     last = now;
+  }
+  return last;
+}
+
+namespace {
+
+std::string daemon_log() { return testing::read_text_file(g_cluster->dir() + "/fuse.log"); }
+
+// The number after the last `marker` in `log`, and how many times `marker` occurs.
+std::pair<std::optional<uint64_t>, size_t> last_number_after(const std::string& log, const std::string& marker) {
+  std::optional<uint64_t> last;
+  size_t count = 0;
+  for (size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    last = std::stoull(log.substr(at + marker.size()));
+    ++count;
+  }
+  return {last, count};
+}
+
+}  // namespace
+
+std::optional<DaemonCounters> ReportDaemonCounters() {
+  static const std::string kInodes = "inode table: ";
+  static const std::string kListed = "readdirplus entries: ";
+  const size_t reports_before = last_number_after(daemon_log(), kListed).second;
+  pid_t pid = g_cluster->fuse_pid();
+  if (pid <= 0 || ::kill(pid, SIGUSR1) != 0) return std::nullopt;
+  for (int i = 0; i < 200; ++i) {  // at most 10 s
+    std::string log = daemon_log();
+    auto [listed, reports] = last_number_after(log, kListed);
+    if (reports > reports_before) return DaemonCounters{*last_number_after(log, kInodes).first, *listed};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::nullopt;
+}
+
+size_t DaemonLogCount(const std::string& text) {
+  std::string log = daemon_log();
+  size_t count = 0;
+  for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
+  return count;
+}
+
+void DropKernelCaches() {
+  ::sync();
+  std::ofstream("/proc/sys/vm/drop_caches") << "2\n";
+}
+
+std::optional<size_t> WaitForInodesAtMost(size_t bound) {
+  std::optional<size_t> count;
+  for (int i = 0; i < 50; ++i) {
+    auto report = ReportDaemonCounters();
+    if (!report) return std::nullopt;
+    count = report->inodes;
+    if (*count <= bound) break;
+    DropKernelCaches();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return count;
+}
+
+std::optional<size_t> SettledDaemonInodes() {
+  std::optional<size_t> last;
+  for (int i = 0; i < 30; ++i) {
+    DropKernelCaches();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto report = ReportDaemonCounters();
+    if (!report) return std::nullopt;
+    if (last == report->inodes) break;
+    last = report->inodes;
   }
   return last;
 }

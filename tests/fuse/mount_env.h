@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "support/local_cluster.h"
@@ -41,6 +42,24 @@ bool PReadAll(int fd, std::string* out, size_t size, off_t offset);
 uint64_t SettledInodesInUse(const std::string& path);
 // Inodes in use right now.
 uint64_t InodesInUse(const std::string& path);
+
+// The shared mount's daemon, as its SIGUSR1 report in its log shows it.
+struct DaemonCounters {
+  size_t inodes = 0;    // entries in its inode table
+  uint64_t listed = 0;  // references readdirplus has handed out so far
+};
+// Asks the daemon for a report (SIGUSR1) and waits for it (at most 10 s); nullopt if none came.
+std::optional<DaemonCounters> ReportDaemonCounters();
+// How often `text` occurs in the daemon's log.
+size_t DaemonLogCount(const std::string& text);
+// Makes the kernel evict unused dentries and inodes (drop_caches, root only), which sends the daemon
+// their forgets.
+void DropKernelCaches();
+// Polls, dropping caches between looks, until the daemon's table holds at most `bound` inodes (forgets
+// arrive asynchronously; at most ~15 s); returns the last count seen.
+std::optional<size_t> WaitForInodesAtMost(size_t bound);
+// The table's size once it stops shrinking under drop_caches (two equal readings in a row).
+std::optional<size_t> SettledDaemonInodes();
 
 // Compares file contents without printing megabytes: names the sizes and the first differing offset.
 ::testing::AssertionResult SameBytes(const std::string& got, const std::string& want);

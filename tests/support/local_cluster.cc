@@ -161,6 +161,21 @@ Status LocalCluster::SignalStorage(size_t index, int sig) {
   return Status::Ok();
 }
 
+Status LocalCluster::SignalMeta(int sig) {
+  if (!meta_.running()) return Error(Code::kInternal, "zcfs-meta is not running");
+  meta_.Signal(sig);
+  if (sig == SIGSTOP) return WaitUntilStopped(meta_.pid());
+  return Status::Ok();
+}
+
+Status LocalCluster::SignalFuse(int sig) {
+  if (mount_point_.empty() || !fuse_.running()) return Error(Code::kInternal, "zcfs-fuse is not running");
+  fuse_.Signal(sig);
+  return Status::Ok();
+}
+
+Result<int> LocalCluster::WaitFuse(std::chrono::milliseconds timeout) { return fuse_.Wait(timeout); }
+
 Status LocalCluster::RestartStorage(size_t index) {
   if (index >= storage_.size()) return Error(Code::kInternal, "no zcfs-storage " + std::to_string(index));
   std::string name = "storage" + std::to_string(index);

@@ -38,6 +38,13 @@ class LocalCluster {
   // Stops storage server `index` cleanly and starts it again on the same data directory but a new
   // port: its targets move to a new address (clients holding the old routing table must refresh it).
   Status RestartStorage(size_t index);
+  // Fault tests: sends `sig` to the meta server (SIGSTOP: returns once it is frozen, as SignalStorage).
+  Status SignalMeta(int sig);
+  // The zcfs-fuse daemon of Mount(): its process id (-1 when not mounted), a signal to it (SIGTERM and
+  // SIGINT ask for a clean unmount), and its exit code once it has ended (kTimeout if it has not).
+  pid_t fuse_pid() const { return mount_point_.empty() ? -1 : fuse_.pid(); }
+  Status SignalFuse(int sig);
+  Result<int> WaitFuse(std::chrono::milliseconds timeout);
 
   const std::string& meta_address() const { return meta_address_; }
   const std::string& dir() const { return dir_; }
