@@ -232,6 +232,15 @@ Result<size_t> Client::Read(const FileInfo& file, uint64_t offset, std::span<std
   return run_blocking(impl_->executor(), impl_->ReadAsync(file, offset, dst));
 }
 
+void Client::StartRead(const FileInfo& file, uint64_t offset, std::span<std::byte> dst,
+                       std::function<void(Result<size_t>)> done) {
+  auto read = [](ClientImpl* impl, FileInfo file, uint64_t offset, std::span<std::byte> dst,
+                 std::function<void(Result<size_t>)> done) -> Task<> {
+    done(co_await impl->ReadAsync(std::move(file), offset, dst));
+  };
+  asio::co_spawn(impl_->executor(), read(impl_.get(), file, offset, dst, std::move(done)), asio::detached);
+}
+
 Status Client::Write(const FileInfo& file, uint64_t offset, std::span<const std::byte> src) {
   return run_blocking(impl_->executor(), impl_->WriteAsync(file, offset, src));
 }

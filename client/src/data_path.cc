@@ -1,4 +1,6 @@
 // Client data path: reads placed straight into the caller's buffer, writes sent from it.
+#include <optional>
+
 #include "client_impl.h"
 #include "zcfs/proto/gather.h"
 #include "zcfs/proto/methods.h"
@@ -35,13 +37,22 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
   auto chunks = plan_chunk_pieces(file.chunk_size, file.targets, offset, length);
   if (!chunks.ok()) co_return chunks.status();
 
-  auto region = transport_.RegisterMemory(dst.data(), length);
-  if (!region.ok()) co_return region.status();
-  RegionGuard guard(transport_, region->id);
+  // Memory inside a registered buffer (AllocateBuffer/RegisterBuffer: the FUSE daemon's per-thread
+  // buffers, its read-ahead) is read into through that buffer's region; any other memory is
+  // registered for this call only, which costs a memory registration per read on RDMA.
+  BufferSlice slice;
+  std::optional<RegionGuard> guard;
+  if (auto found = buffers_->Find(dst.data(), length); found.ok()) {
+    slice = std::move(*found);
+  } else {
+    auto region = transport_.RegisterMemory(dst.data(), length);
+    if (!region.ok()) co_return region.status();
+    guard.emplace(transport_, region->id);
+    slice.region_id = region->id;  // no BufferLife: the caller holds its memory until the read ends
+  }
   std::vector<PlacedPiece> pieces;
   for (const auto& chunk : *chunks) {
-    // No BufferLife: the caller's memory is held by this call until the read ends.
-    pieces.push_back(PlacedPiece{file.ino, chunk, region->id, chunk.buffer_offset, nullptr, 0});
+    pieces.push_back(PlacedPiece{file.ino, chunk, slice.region_id, slice.offset + chunk.buffer_offset, slice.life, 0});
   }
   BatchPlan plan = co_await PlanBatches(std::move(pieces));
   if (!plan.unroutable.empty()) co_return plan.unroutable.front().second;

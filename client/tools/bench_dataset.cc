@@ -67,20 +67,38 @@ Request RequestSource::BlockAt(uint64_t block) const {
   return {file, offset, std::min(block_, dataset_.files[file].size - offset)};
 }
 
-bool RequestSource::Next(std::mt19937_64& rng, Request* out) {
+bool RequestSource::Next(Cursor& cursor, Request* out) {
   if (total_blocks_ == 0) return false;
+  return random_ ? NextRandom(cursor, out) : NextSequential(cursor, out);
+}
+
+bool RequestSource::NextRandom(Cursor& cursor, Request* out) {
   uint64_t ticket = tickets_.fetch_add(1);
   if (deadline_) {
-    if (std::chrono::steady_clock::now() >= *deadline_) return false;
-    *out = BlockAt(random_ ? rng() % total_blocks_ : ticket % total_blocks_);
+    if (Expired()) return false;
+    *out = BlockAt(cursor.rng() % total_blocks_);
     return true;
   }
   if (ticket >= total_blocks_) return false;
   // 128-bit product: ticket * stride may pass 2^64 for datasets of many blocks.
-  uint64_t block =
-      random_ ? static_cast<uint64_t>((static_cast<unsigned __int128>(ticket) * stride_ + offset_) % total_blocks_)
-              : ticket;
-  *out = BlockAt(block);
+  *out = BlockAt(static_cast<uint64_t>((static_cast<unsigned __int128>(ticket) * stride_ + offset_) % total_blocks_));
+  return true;
+}
+
+bool RequestSource::NextSequential(Cursor& cursor, Request* out) {
+  if (Expired()) return false;
+  const auto& files = dataset_.files;
+  // Ends: some file has a block (total_blocks_ > 0), so a timed run finds one within a pass.
+  while (cursor.file >= files.size() || cursor.offset >= files[cursor.file].size) {
+    uint64_t ticket = file_tickets_.fetch_add(1);
+    if (!deadline_ && ticket >= files.size()) return false;  // one pass: every file handed out
+    cursor.file = static_cast<size_t>(ticket % files.size());
+    cursor.offset = 0;
+  }
+  const uint64_t size = files[cursor.file].size;
+  *out = {cursor.file, cursor.offset, std::min(block_, size - cursor.offset)};
+  cursor.offset += out->length;
+  tickets_.fetch_add(1);
   return true;
 }
 

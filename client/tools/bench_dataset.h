@@ -51,20 +51,33 @@ struct Request {
   uint64_t length = 0;
 };
 
-// Thread-safe.
+// Hands out the requests of a run. Sequential runs give each thread whole files, read from start to
+// end (files in order, one file per thread at a time), as `cat` or a loader reading shards does;
+// random runs give blocks anywhere. Thread-safe.
 class RequestSource {
  public:
+  // What one thread is doing: its random numbers, and the file it streams through.
+  struct Cursor {
+    explicit Cursor(uint64_t seed) : rng(seed) {}
+    std::mt19937_64 rng;
+    size_t file = SIZE_MAX;
+    uint64_t offset = 0;  // of the next block in `file`
+  };
+
   // `deadline` unset: one pass.
   RequestSource(const Dataset& dataset, uint64_t block, bool random,
                 std::optional<std::chrono::steady_clock::time_point> deadline);
-  // The next request for a thread (`rng` is the thread's own); false when the run is over.
-  bool Next(std::mt19937_64& rng, Request* out);
+  // The next request for the thread with `cursor`; false when the run is over.
+  bool Next(Cursor& cursor, Request* out);
   uint64_t total_blocks() const { return total_blocks_; }
   // Requests handed out so far (for a one-pass run's share done).
   uint64_t handed_out() const { return std::min(tickets_.load(), total_blocks_); }
 
  private:
   Request BlockAt(uint64_t block) const;
+  bool NextRandom(Cursor& cursor, Request* out);
+  bool NextSequential(Cursor& cursor, Request* out);
+  bool Expired() const { return deadline_ && std::chrono::steady_clock::now() >= *deadline_; }
 
   const Dataset& dataset_;
   const uint64_t block_;
@@ -74,7 +87,8 @@ class RequestSource {
   uint64_t total_blocks_ = 0;
   uint64_t stride_ = 1;  // one-pass rand: block = (ticket * stride_ + offset_) mod total, a permutation
   uint64_t offset_ = 0;
-  std::atomic<uint64_t> tickets_{0};
+  std::atomic<uint64_t> tickets_{0};       // requests handed out
+  std::atomic<uint64_t> file_tickets_{0};  // sequential: files handed out
 };
 
 }  // namespace zcfs

@@ -1,7 +1,8 @@
 // zcfs-bench: throughput, IOPS and latency of a zcfs cluster, up to saturation.
 //
 //   zcfs-bench write   writes a dataset (bench_dataset.h: --layout=files|shard) and times it
-//   zcfs-bench read    reads it: --threads x --depth requests in flight, --pattern=seq|rand, one pass or
+//   zcfs-bench read    reads it: --threads x --depth requests in flight, --pattern=seq (each thread
+//                      streams whole files) or rand (blocks anywhere), one pass or
 //                      --seconds; --ceiling measures loopback TCP and local O_DIRECT in the same run
 //                      and prints the design.md ratios (bench_ceiling.h)
 //   zcfs-bench meta    metadata operation rates (bench_meta.cc)

@@ -19,9 +19,9 @@ Status short_read(const DataFile& f, const Request& q, uint64_t got) {
 Status read_native(Client& client, const Dataset& d, const IoBenchOptions& o, RequestSource& source, int thread,
                    ThreadStats& stats, LiveCounters& live) {
   AlignedBuffer buffer(o.block, AlignedBuffer::Init::kUninitialized);
-  std::mt19937_64 rng(thread_seed(thread));
+  RequestSource::Cursor cursor(thread_seed(thread));
   Request q;
-  while (source.Next(rng, &q)) {
+  while (source.Next(cursor, &q)) {
     const DataFile& f = d.files[q.file];
     auto dst = buffer.span().first(q.length);
     auto start = Clock::now();
@@ -39,11 +39,11 @@ Status read_native(Client& client, const Dataset& d, const IoBenchOptions& o, Re
 Status read_mount(const Dataset& d, const IoBenchOptions& o, RequestSource& source, int thread, ThreadStats& stats,
                   LiveCounters& live) {
   AlignedBuffer buffer(o.block, AlignedBuffer::Init::kUninitialized);
-  std::mt19937_64 rng(thread_seed(thread));
+  RequestSource::Cursor cursor(thread_seed(thread));
   int fd = -1;
   size_t open_file = SIZE_MAX;
   Status s;
-  for (Request q; s.ok() && source.Next(rng, &q);) {
+  for (Request q; s.ok() && source.Next(cursor, &q);) {
     const DataFile& f = d.files[q.file];
     auto start = Clock::now();
     if (q.file != open_file) {

@@ -26,7 +26,7 @@ Status read_with_ring(Client& client, const Dataset& d, const IoBenchOptions& o,
   const auto depth = static_cast<uint32_t>(o.depth);
   ASSIGN_OR_RETURN(auto ring, client.CreateReadRing(ReadRingOptions{.depth = depth}));
   ASSIGN_OR_RETURN(auto buffer, client.AllocateBuffer(size_t{depth} * o.block));
-  std::mt19937_64 rng(thread_seed(thread));
+  RequestSource::Cursor cursor(thread_seed(thread));
   std::vector<Slot> slots(depth);
   std::vector<uint32_t> free_slots;
   for (uint32_t i = depth; i > 0; --i) free_slots.push_back(i - 1);
@@ -38,7 +38,7 @@ Status read_with_ring(Client& client, const Dataset& d, const IoBenchOptions& o,
     round.clear();
     while (more && !free_slots.empty()) {  // refill every free slot, then one Submit
       Request q;
-      if (!(more = source.Next(rng, &q))) break;
+      if (!(more = source.Next(cursor, &q))) break;
       uint32_t slot = free_slots.back();
       std::byte* dst = buffer->data() + size_t{slot} * o.block;
       RETURN_IF_ERROR(ring->Prepare({d.files[q.file].handle, q.offset, q.length, dst, slot}));

@@ -68,8 +68,8 @@ Status run_write_bench(Client& client, const IoBenchOptions& o, IoResult* r) {
   RequestSource source(d, o.block, o.random, std::nullopt);
   BenchWork work = [&](int t, ThreadStats& stats, LiveCounters& live) -> Status {
     AlignedBuffer buffer(o.block, AlignedBuffer::Init::kUninitialized);
-    std::mt19937_64 rng(thread_seed(t));
-    for (Request q; source.Next(rng, &q);) {
+    RequestSource::Cursor cursor(thread_seed(t));
+    for (Request q; source.Next(cursor, &q);) {
       RETURN_IF_ERROR(
           write_block(client, o, d.files[q.file], files[q.file], q, buffer.span().first(q.length), stats, live));
     }

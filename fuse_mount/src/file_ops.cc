@@ -10,7 +10,6 @@
 #include <memory>
 
 #include "fuse_internal.h"
-#include "zcfs/common/aligned_buffer.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs::fuse_internal {
@@ -19,6 +18,7 @@ namespace {
 struct FileHandle {
   OpenFile open;
   std::shared_ptr<InodeState> state;
+  std::unique_ptr<ReadAhead> ahead;  // handles open for reading, when the mount reads ahead
 };
 
 FileHandle* file_of(fuse_file_info* fi) { return reinterpret_cast<FileHandle*>(fi->fh); }
@@ -40,6 +40,10 @@ Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, 
   if (flags & O_TRUNC) file->state->Resized(open.info.size);
   file->state->Observe(open.info);
   file->open = std::move(open);
+  const MountOptions& options = fs(req).options();
+  if (options.readahead > 0 && (flags & O_ACCMODE) != O_WRONLY) {
+    file->ahead = std::make_unique<ReadAhead>(fs(req).client(), fs(req).read_ahead_pool(), options.readahead);
+  }
   return file;
 }
 
@@ -95,11 +99,19 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
-// Each worker thread reads into its own block-aligned buffer, reused across requests.
-std::span<std::byte> thread_read_buffer(size_t size) {
-  thread_local AlignedBuffer buffer;
-  if (buffer.size() < size) buffer = AlignedBuffer(std::max(size, kMaxIo), AlignedBuffer::Init::kUninitialized);
-  return {buffer.data(), size};
+// Each worker thread reads into its own registered buffer, reused across requests, so a read costs
+// no memory registration (which on RDMA is a system call and a page pinning).
+Result<std::span<std::byte>> thread_read_buffer(Client& client, size_t size) {
+  struct ThreadBuffer {
+    Client* owner = nullptr;
+    std::shared_ptr<RegisteredBuffer> buffer;
+  };
+  thread_local ThreadBuffer local;
+  if (local.owner != &client || local.buffer == nullptr || local.buffer->size() < size) {
+    ASSIGN_OR_RETURN(local.buffer, client.AllocateBuffer(std::max(size, kMaxIo)));
+    local.owner = &client;
+  }
+  return local.buffer->span().first(size);
 }
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
@@ -107,10 +119,18 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
   FileHandle* file = file_of(fi);
   FileInfo view = file->open.info;
   view.size = file->state->readable_size();  // this mount's writes and truncations since open count
-  auto dst = thread_read_buffer(size);
-  auto n = fs(req).client().Read(view, static_cast<uint64_t>(off), dst);
+  const uint64_t version = file->state->data_version();
+  const auto offset = static_cast<uint64_t>(off);
+  if (file->ahead) {
+    file->ahead->Advance(view, version, offset, size);
+    auto reply = [req](std::span<const iovec> iov) { fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size())); };
+    if (file->ahead->Serve(view, version, offset, size, reply)) return;
+  }
+  auto dst = thread_read_buffer(fs(req).client(), size);
+  if (!dst.ok()) return reply_error(req, dst.status());
+  auto n = fs(req).client().Read(view, offset, *dst);
   if (!n.ok()) return reply_error(req, n.status());
-  fuse_reply_buf(req, reinterpret_cast<const char*>(dst.data()), *n);
+  fuse_reply_buf(req, reinterpret_cast<const char*>(dst->data()), *n);
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {

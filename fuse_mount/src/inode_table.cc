@@ -20,12 +20,14 @@ void InodeState::Wrote(uint64_t offset, uint64_t length, int64_t now_ns) {
   written_end_ = std::max(written_end_, offset + length);
   write_time_ns_ = std::max(write_time_ns_, now_ns);
   ++writes_;
+  data_version_.fetch_add(1, std::memory_order_release);
 }
 
 void InodeState::Resized(uint64_t size) {
   std::lock_guard lock(mutex_);
   server_size_ = size;
   written_end_ = std::min(written_end_, size);
+  data_version_.fetch_add(1, std::memory_order_release);
 }
 
 uint64_t InodeState::readable_size() const {

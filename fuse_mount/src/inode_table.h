@@ -35,6 +35,9 @@ class InodeState {
   void Resized(uint64_t size);
   // The size reads must respect: the server's, or further if this mount wrote past it.
   uint64_t readable_size() const;
+  // Moves on with every write and size change through this mount: read-ahead drops data read at an
+  // older version.
+  uint64_t data_version() const { return data_version_.load(std::memory_order_acquire); }
 
   // The end to report to the meta server (ExtendLength, which also moves mtime), if anything was
   // written since the last report; `Reported` records that the report with `ticket` succeeded.
@@ -52,6 +55,7 @@ class InodeState {
   uint64_t writes_ = 0;       // writes so far; a report covers those before its ticket
   uint64_t reported_ = 0;     // `writes_` as of the last successful report
   int64_t write_time_ns_ = 0;
+  std::atomic<uint64_t> data_version_{0};
 };
 
 class InodeTable {

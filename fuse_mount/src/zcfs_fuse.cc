@@ -326,7 +326,9 @@ fuse_lowlevel_ops make_operations() {
 }  // namespace
 
 ZcfsFuse::ZcfsFuse(std::unique_ptr<Client> client, MountOptions options)
-    : client_(std::move(client)), options_(options) {}
+    : client_(std::move(client)),
+      options_(options),
+      read_ahead_pool_(std::make_shared<ReadAheadPool>(*client_, kMaxIo, options.readahead_pool)) {}
 
 void ZcfsFuse::NoteRead(uint64_t size) {
   uint64_t seen = largest_read_.load(std::memory_order_relaxed);

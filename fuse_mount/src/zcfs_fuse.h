@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "inode_table.h"
+#include "read_ahead.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -35,6 +36,10 @@ struct MountOptions {
   // rewrites files in place.
   bool keep_cache = false;
   bool direct_io = false;  // bypass the page cache: every read(2) goes to the daemon with its own size
+  // Bytes read ahead of a handle that reads sequentially (read_ahead.h); 0 turns read-ahead off.
+  uint64_t readahead = 4 * kMaxIo;
+  // Memory all handles' read-ahead may hold at once (buffers of kMaxIo, reused).
+  uint64_t readahead_pool = 128 * kMaxIo;
 };
 
 class ZcfsFuse {
@@ -45,6 +50,7 @@ class ZcfsFuse {
 
   Client& client() { return *client_; }
   InodeTable& inodes() { return inodes_; }
+  const std::shared_ptr<ReadAheadPool>& read_ahead_pool() { return read_ahead_pool_; }
   const MountOptions& options() const { return options_; }
 
   // The largest read request the kernel has sent (bytes); async-signal-safe, for SIGUSR1's report.
@@ -55,6 +61,7 @@ class ZcfsFuse {
   std::unique_ptr<Client> client_;
   InodeTable inodes_;
   MountOptions options_;
+  std::shared_ptr<ReadAheadPool> read_ahead_pool_;  // may outlive the mount in buffers still leased
   std::atomic<uint64_t> largest_read_{0};
   static_assert(std::atomic<uint64_t>::is_always_lock_free, "read from a signal handler");
 };

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -214,6 +215,11 @@ class Client {
   // Reads up to dst.size() bytes at `offset` straight into `dst`; returns the bytes read (fewer at the
   // end of the file, 0 at or past it). Holes read as zeros.
   Result<size_t> Read(const FileInfo& file, uint64_t offset, std::span<std::byte> dst);
+  // Starts the same read and returns at once: `done` gets its result on one of the client's threads
+  // and must not block. `dst` must stay valid until `done` has run, and the Client must outlive every
+  // read it started (the FUSE daemon's read-ahead waits for its reads before the client goes).
+  void StartRead(const FileInfo& file, uint64_t offset, std::span<std::byte> dst,
+                 std::function<void(Result<size_t>)> done);
   // Writes `src` at `offset`. The size the meta server reports grows only when the writer calls
   // ExtendLength (done by WriteAndExtend, by the FUSE mount on flush and by the CLI after a put).
   Status Write(const FileInfo& file, uint64_t offset, std::span<const std::byte> src);
