@@ -2,10 +2,12 @@
 //
 //   zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
 //             [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
+//             [--readahead-kb=N] [--readahead-pool-mb=N]
 //             [--log-level=info] [-o OPTS] MOUNTPOINT
 //   zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]      (as mount.fuse3 runs it from fstab)
 //
-// OPTS: ro, rw, keep_cache, direct_io, allow_other, entry_timeout=S, attr_timeout=S, io_timeout=S, threads=N, the
+// OPTS: ro, rw, keep_cache, direct_io, allow_other, entry_timeout=S, attr_timeout=S, io_timeout=S, threads=N,
+// readahead_kb=N, readahead_pool_mb=N, the
 // generic flags nodev/nosuid/noexec/noatime/..., and fstab-only words (_netdev, nofail...) which are
 // ignored; anything else is refused (exit 2). See src/mount_args.h.
 //
@@ -15,6 +17,8 @@
 // and the largest read request so far.
 // --io-timeout (default 30 s): a request a meta or storage server does not answer in time fails with
 // EIO; SIGTERM/SIGINT wait at most that long for requests in progress.
+// --readahead-kb (default 4096, 0 = off): how far the daemon reads ahead of a handle that reads
+// sequentially; --readahead-pool-mb (default 128): the memory all handles' read-ahead may hold.
 // --session-renew-ms: how often open files' sessions are renewed; keep it well under the meta
 // server's --meta.session_lease (default 20000 for the default 60 s lease).
 #include <unistd.h>
@@ -68,10 +72,10 @@ int usage(const std::string& why) {
   std::fprintf(stderr,
                "zcfs-fuse: %s\nusage: zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] "
                "[--allow-other] [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] "
-               "[--ready-file=PATH] "
+               "[--ready-file=PATH] [--readahead-kb=N] [--readahead-pool-mb=N] "
                "[-o OPTS] MOUNTPOINT\n       zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]\n"
                "OPTS: ro,rw,keep_cache,direct_io,allow_other,entry_timeout=S,attr_timeout=S,io_timeout=S,threads=N,"
-               "nodev,nosuid,noexec,noatime,...\n",
+               "readahead_kb=N,readahead_pool_mb=N,nodev,nosuid,noexec,noatime,...\n",
                why.c_str());
   return 2;
 }

@@ -33,7 +33,8 @@ Status translate_option(std::string_view opt, std::vector<std::string>* flags, M
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=true");
   } else if (eq != std::string_view::npos &&
-             (name == "entry_timeout" || name == "attr_timeout" || name == "io_timeout" || name == "threads")) {
+             (name == "entry_timeout" || name == "attr_timeout" || name == "io_timeout" || name == "threads" ||
+              name == "readahead_kb" || name == "readahead_pool_mb")) {
     std::string flag(name);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=" + value);
@@ -97,6 +98,14 @@ Status apply_config(const Config& config, MountArgs* args) {
   ASSIGN_OR_RETURN(int64_t threads, config.GetInt("threads", 8));
   ASSIGN_OR_RETURN(int64_t renew_ms, config.GetInt("session-renew-ms", 20000));
   if (threads < 1 || renew_ms < 1) return Error(Code::kInvalidArgument, "threads and session-renew-ms must be >= 1");
+  ASSIGN_OR_RETURN(int64_t readahead_kb, config.GetInt("readahead-kb", 4096));
+  ASSIGN_OR_RETURN(int64_t readahead_pool_mb, config.GetInt("readahead-pool-mb", 128));
+  // A window beyond 1 GiB per handle or a pool beyond 64 GiB is a typo, not a policy.
+  if (readahead_kb < 0 || readahead_kb > (1 << 20) || readahead_pool_mb < 0 || readahead_pool_mb > (64 << 10)) {
+    return Error(Code::kInvalidArgument, "readahead_kb must be 0..1048576 and readahead_pool_mb 0..65536");
+  }
+  args->options.readahead = static_cast<uint64_t>(readahead_kb) << 10;
+  args->options.readahead_pool = static_cast<uint64_t>(readahead_pool_mb) << 20;
   args->threads = static_cast<int>(threads);
   args->session_renew_ms = static_cast<int>(renew_ms);
   args->ready_file = config.GetString("ready-file", "");

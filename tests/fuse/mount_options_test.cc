@@ -168,9 +168,13 @@ TEST_F(MountOptionsTest, ReadOnlyRefusesChangesWithErofsAndStillReads) {
 }
 
 TEST_F(MountOptionsTest, KeepCacheAndDirectIoMountsReadTheRightBytes) {
-  for (const char* option : {"keep_cache", "direct_io", "ro,keep_cache,entry_timeout=30,attr_timeout=30"}) {
+  // With the daemon's read-ahead off, and with a window wider than its pool (reads fall back to direct).
+  const char* options[] = {"keep_cache", "direct_io", "ro,keep_cache,entry_timeout=30,attr_timeout=30",
+                           "readahead_kb=0", "direct_io,readahead_kb=8192,readahead_pool_mb=2"};
+  for (size_t i = 0; i < std::size(options); ++i) {
+    const char* option = options[i];
     SCOPED_TRACE(option);
-    MountedDaemon mount(*cluster_, std::string("cache_") + option[0] + option[1]);
+    MountedDaemon mount(*cluster_, "cache_" + std::to_string(i));
     ASSERT_TRUE(mount.Start(meta(), {"-o", option}));
     // Twice: the second open finds the first one's page cache (keep_cache) or none at all (direct_io).
     EXPECT_TRUE(SameBytes(ReadFile(mount.Path("data")), data_));
@@ -240,6 +244,14 @@ TEST_F(MountOptionsTest, UnknownOptionExitsWithTwoAndNamesIt) {
                                              log, std::chrono::seconds(30));
   EXPECT_EQ(code, 2);
   EXPECT_NE(output.find("unknown mount option 'kep_cache'"), std::string::npos) << output;
+}
+
+TEST_F(MountOptionsTest, ReadAheadOutOfRangeExitsWithTwo) {
+  std::string log = cluster_->dir() + "/readahead.log";
+  auto [code, output] = testing::run_to_exit(
+      {ZCFS_FUSE_BIN, "--meta=" + meta(), "-o", "readahead_kb=-4", cluster_->dir()}, log, std::chrono::seconds(30));
+  EXPECT_EQ(code, 2);
+  EXPECT_NE(output.find("readahead_kb must be"), std::string::npos) << output;
 }
 
 }  // namespace
