@@ -92,6 +92,16 @@ Task<Status> ClientImpl::RefreshRouting() {
   co_return Status::Ok();
 }
 
+Task<Status> ClientImpl::WriteRerouted(FileInfo file, uint64_t offset, std::span<const std::byte> src) {
+  Status written = co_await WriteAsync(file, offset, src);
+  if (written.code() != Code::kUnavailable && written.code() != Code::kStaleRouting) co_return written;
+  // A storage server that restarted elsewhere refuses its old address (kUnavailable), or a server no
+  // longer serves the target (kStaleRouting): look the targets up again and write once more. Writing
+  // the same bytes at the same offset again leaves the chunk as one write would.
+  if (!(co_await RefreshRouting()).ok()) co_return written;
+  co_return co_await WriteAsync(std::move(file), offset, src);
+}
+
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
   auto impl = std::make_unique<ClientImpl>(options);
   RETURN_IF_ERROR(impl->Start());
@@ -242,7 +252,7 @@ void Client::StartRead(const FileInfo& file, uint64_t offset, std::span<std::byt
 }
 
 Status Client::Write(const FileInfo& file, uint64_t offset, std::span<const std::byte> src) {
-  return run_blocking(impl_->executor(), impl_->WriteAsync(file, offset, src));
+  return run_blocking(impl_->executor(), impl_->WriteRerouted(file, offset, src));
 }
 
 Result<FileInfo> Client::WriteAndExtend(const FileInfo& file, uint64_t offset, std::span<const std::byte> src) {

@@ -70,6 +70,9 @@ class ClientImpl {
   Task<std::vector<Status>> ReadBatch(NodeBatch batch, Deadline deadline);
 
   Task<Status> WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src);
+  // WriteAsync, once more after a routing refresh if a storage server was not where the routing table
+  // said (it restarted on a new address, or its targets moved): what Client::Write runs.
+  Task<Status> WriteRerouted(FileInfo file, uint64_t offset, std::span<const std::byte> src);
   asio::any_io_executor executor() { return io_.executor(); }
   // Random, nonzero: names this client's file sessions on the meta server.
   uint64_t client_id() const { return client_id_; }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "file_helpers.h"
 #include "support/local_cluster.h"
 
 namespace zcfs::fuse_test {
@@ -25,17 +26,6 @@ testing::LocalCluster& cluster();
 
 // A fresh, empty directory "<mount>/<suite>.<test>" (mode 0777, so non-root callers may use it).
 std::string TestDir();
-
-// `size` bytes of a deterministic pattern; different seeds give different bytes.
-std::string Pattern(size_t size, uint32_t seed);
-
-// Whole-file helpers over plain POSIX calls; they fail the calling test (ADD_FAILURE) on error.
-// WriteFile leaves the file with exactly `mode` (no umask).
-void WriteFile(const std::string& path, const std::string& data, mode_t mode = 0644);
-std::string ReadFile(const std::string& path);
-// pwrite/pread of everything, retrying short transfers; return false (errno set) on error.
-bool PWriteAll(int fd, const std::string& data, off_t offset);
-bool PReadAll(int fd, std::string* out, size_t size, off_t offset);
 
 // Inodes in use (statvfs) once the meta server has reclaimed the closed unlinked files of earlier
 // tests: two readings three reclaim passes apart agree (at most 10 s).
@@ -61,9 +51,6 @@ std::optional<size_t> WaitForInodesAtMost(size_t bound);
 // The table's size once it stops shrinking under drop_caches (two equal readings in a row).
 std::optional<size_t> SettledDaemonInodes();
 
-// Compares file contents without printing megabytes: names the sizes and the first differing offset.
-::testing::AssertionResult SameBytes(const std::string& got, const std::string& want);
-
 // Runs `body` in a forked child whose real, effective and saved ids are `uid`/`gid` (no supplementary
 // groups) and returns what `body` returned (an errno, 0 for success), or -1 if the child died.
 // `body` must use only syscalls: the child of a multi-threaded process may not allocate safely.
@@ -78,8 +65,5 @@ class MountTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
   std::string dir_;
 };
-
-// errno of a call that returns -1 on failure, 0 when it succeeded: EXPECT_EQ(Errno(::rmdir(p)), ENOTEMPTY).
-inline int Errno(long rc) { return rc < 0 ? errno : 0; }
 
 }  // namespace zcfs::fuse_test
