@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "detach.h"
+#include "kernel_readahead.h"
 #include "mount_args.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/proto/server_runtime.h"
@@ -93,6 +94,9 @@ int serve(zcfs::ZcfsFuse& fs, const zcfs::MountArgs& mount, const std::function<
   if (fuse_set_signal_handlers(session) == 0) {
     if (fuse_session_mount(session, mount.mountpoint.c_str()) == 0) {
       LOG_INFO << "mounted zcfs at " << mount.mountpoint << " (" << fuse_argv_text[2] << ")";
+      if (auto raised = zcfs::raise_kernel_readahead(mount.mountpoint, zcfs::kMaxIo); !raised.ok()) {
+        LOG_INFO << "buffered reads stay in the kernel's default read-ahead requests: " << raised.ToString();
+      }
       if (!mount.ready_file.empty()) zcfs::write_file_atomic(mount.ready_file, mount.mountpoint + "\n").IgnoreError();
       mounted(0);
       fuse_loop_config loop{};

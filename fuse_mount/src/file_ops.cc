@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "fuse_internal.h"
+#include "splice_reply.h"
 #include "zcfs/common/logging.h"
 
 namespace zcfs::fuse_internal {
@@ -114,6 +115,12 @@ Result<std::span<std::byte>> thread_read_buffer(Client& client, size_t size) {
   return local.buffer->span().first(size);
 }
 
+// A read's reply: through the thread's pipe with -o splice, else writev (fuse_reply_iov).
+void reply_read(fuse_req_t req, std::span<const iovec> iov) {
+  if (fs(req).options().splice) return reply_read_spliced(req, iov);
+  fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size()));
+}
+
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   fs(req).NoteRead(size);
   FileHandle* file = file_of(fi);
@@ -123,14 +130,15 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
   const auto offset = static_cast<uint64_t>(off);
   if (file->ahead) {
     file->ahead->Advance(view, version, offset, size);
-    auto reply = [req](std::span<const iovec> iov) { fuse_reply_iov(req, iov.data(), static_cast<int>(iov.size())); };
+    auto reply = [req](std::span<const iovec> iov) { reply_read(req, iov); };
     if (file->ahead->Serve(view, version, offset, size, reply)) return;
   }
   auto dst = thread_read_buffer(fs(req).client(), size);
   if (!dst.ok()) return reply_error(req, dst.status());
   auto n = fs(req).client().Read(view, offset, *dst);
   if (!n.ok()) return reply_error(req, n.status());
-  fuse_reply_buf(req, reinterpret_cast<const char*>(dst->data()), *n);
+  iovec data{dst->data(), *n};
+  reply_read(req, std::span(&data, 1));
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {

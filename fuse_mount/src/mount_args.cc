@@ -28,7 +28,7 @@ Status translate_option(std::string_view opt, std::vector<std::string>* flags, M
   std::string value = eq == std::string_view::npos ? "" : std::string(opt.substr(eq + 1));
   if (opt == "ro" || opt == "rw") {
     flags->push_back(opt == "ro" ? "--ro=true" : "--ro=false");
-  } else if (opt == "keep_cache" || opt == "direct_io" || opt == "allow_other") {
+  } else if (opt == "keep_cache" || opt == "direct_io" || opt == "allow_other" || opt == "splice") {
     std::string flag(opt);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=true");
@@ -94,6 +94,7 @@ Status apply_config(const Config& config, MountArgs* args) {
   ASSIGN_OR_RETURN(args->options.read_only, config.GetBool("ro", false));
   ASSIGN_OR_RETURN(args->options.keep_cache, config.GetBool("keep-cache", false));
   ASSIGN_OR_RETURN(args->options.direct_io, config.GetBool("direct-io", false));
+  ASSIGN_OR_RETURN(args->options.splice, config.GetBool("splice", false));
   ASSIGN_OR_RETURN(args->allow_other, config.GetBool("allow-other", false));
   ASSIGN_OR_RETURN(int64_t threads, config.GetInt("threads", 8));
   ASSIGN_OR_RETURN(int64_t renew_ms, config.GetInt("session-renew-ms", 20000));

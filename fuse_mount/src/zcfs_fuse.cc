@@ -103,6 +103,10 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   conn->max_read = kMaxIo;   // the same as the max_read mount option (fuse_mount_options)
   conn->max_readahead = std::max<unsigned>(conn->max_readahead, kMaxIo);
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // libfuse splices a reply into /dev/fuse only when this is on (-o splice, splice_reply.h).
+  if (static_cast<ZcfsFuse*>(userdata)->options().splice && (conn->capable & FUSE_CAP_SPLICE_WRITE)) {
+    conn->want |= FUSE_CAP_SPLICE_WRITE;
+  }
   // Adaptive readdirplus: the kernel asks for attributes with the first page of a listing and for the
   // rest only when the program looks at the entries (ls -l, a data loader opening every file), so a
   // plain `ls` of a huge directory costs one lookup per name only for its first page.

@@ -36,6 +36,8 @@ struct MountOptions {
   // rewrites files in place.
   bool keep_cache = false;
   bool direct_io = false;  // bypass the page cache: every read(2) goes to the daemon with its own size
+  // Read replies go through a pipe (vmsplice + splice, splice_reply.h) instead of writev.
+  bool splice = false;
   // Bytes read ahead of a handle that reads sequentially (read_ahead.h); 0 turns read-ahead off.
   uint64_t readahead = 4 * kMaxIo;
   // Memory all handles' read-ahead may hold at once (buffers of kMaxIo, reused).
