@@ -1,13 +1,49 @@
 #include "zcfs/proto/rpc_channel.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <map>
 
 #include "zcfs/common/logging.h"
+#include "zcfs/proto/frame_writer.h"
 
 namespace zcfs {
+namespace {
+
+// The RpcChannel over one TCP connection. All state lives on the channel's strand.
+class TcpRpcChannel : public RpcChannel, public std::enable_shared_from_this<TcpRpcChannel> {
+ public:
+  static Task<Result<std::shared_ptr<RpcChannel>>> Connect(asio::any_io_executor executor, HostPort peer,
+                                                           std::chrono::milliseconds timeout, FrameLimits limits);
+  ~TcpRpcChannel() override;
+
+  Task<Result<RpcResponse>> Call(uint16_t method, std::string body, CallOptions options) override;
+  void Close() override;
+  bool is_open() const override { return open_.load(); }
+  const std::string& peer() const override { return peer_; }
+
+ private:
+  struct Pending;
+  TcpRpcChannel(Strand strand, std::string peer, FrameLimits limits);
+  static Task<Status> ConnectOnStrand(std::shared_ptr<TcpRpcChannel> channel, HostPort peer,
+                                      std::chrono::milliseconds timeout);
+  Task<Result<RpcResponse>> CallOnStrand(uint16_t method, std::string body, CallOptions options);
+  Task<> ReadLoop();
+  Task<Status> ReadReply(const FrameHeader& header);
+  void FailAll(const Status& status);
+
+  Strand strand_;
+  tcp::socket socket_;
+  std::string peer_;
+  FrameLimits limits_;
+  FrameWriter writer_;
+  uint64_t next_request_id_ = 1;
+  std::map<uint64_t, std::shared_ptr<Pending>> pending_;
+  std::atomic<bool> open_{false};
+};
 
 // One call waiting for its reply. Touched only on the channel's strand.
-struct RpcChannel::Pending {
+struct TcpRpcChannel::Pending {
   explicit Pending(const Strand& strand) : timer(strand) {}
   asio::steady_timer timer;
   PayloadPlacement placement;
@@ -17,23 +53,24 @@ struct RpcChannel::Pending {
   RpcResponse response;
 };
 
-RpcChannel::RpcChannel(Strand strand, std::string peer, FrameLimits limits)
+TcpRpcChannel::TcpRpcChannel(Strand strand, std::string peer, FrameLimits limits)
     : strand_(std::move(strand)), socket_(strand_), peer_(std::move(peer)), limits_(limits), writer_(socket_) {}
 
-RpcChannel::~RpcChannel() = default;
+TcpRpcChannel::~TcpRpcChannel() = default;
 
-Task<Result<std::shared_ptr<RpcChannel>>> RpcChannel::Connect(asio::any_io_executor executor, HostPort peer,
-                                                              std::chrono::milliseconds timeout, FrameLimits limits) {
+Task<Result<std::shared_ptr<RpcChannel>>> TcpRpcChannel::Connect(asio::any_io_executor executor, HostPort peer,
+                                                                 std::chrono::milliseconds timeout,
+                                                                 FrameLimits limits) {
   auto channel =
-      std::shared_ptr<RpcChannel>(new RpcChannel(asio::make_strand(executor), peer.ToString(), limits));
-  Status status =
-      co_await asio::co_spawn(channel->strand_, ConnectOnStrand(channel, std::move(peer), timeout), asio::use_awaitable);
+      std::shared_ptr<TcpRpcChannel>(new TcpRpcChannel(asio::make_strand(executor), peer.ToString(), limits));
+  Status status = co_await asio::co_spawn(channel->strand_, ConnectOnStrand(channel, std::move(peer), timeout),
+                                          asio::use_awaitable);
   if (!status.ok()) co_return status;
-  co_return channel;
+  co_return std::shared_ptr<RpcChannel>(channel);
 }
 
-Task<Status> RpcChannel::ConnectOnStrand(std::shared_ptr<RpcChannel> channel, HostPort peer,
-                                         std::chrono::milliseconds timeout) {
+Task<Status> TcpRpcChannel::ConnectOnStrand(std::shared_ptr<TcpRpcChannel> channel, HostPort peer,
+                                            std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   tcp::resolver resolver(channel->strand_);
   auto endpoints = co_await resolver.async_resolve(peer.host, std::to_string(peer.port),
@@ -59,13 +96,13 @@ Task<Status> RpcChannel::ConnectOnStrand(std::shared_ptr<RpcChannel> channel, Ho
   co_return Status::Ok();
 }
 
-Task<Result<RpcResponse>> RpcChannel::Call(uint16_t method, std::string body, CallOptions options) {
+Task<Result<RpcResponse>> TcpRpcChannel::Call(uint16_t method, std::string body, CallOptions options) {
   // Hop onto the strand for the call and back to the caller's executor for the result.
   co_return co_await asio::co_spawn(strand_, CallOnStrand(method, std::move(body), std::move(options)),
                                     asio::use_awaitable);
 }
 
-Task<Result<RpcResponse>> RpcChannel::CallOnStrand(uint16_t method, std::string body, CallOptions options) {
+Task<Result<RpcResponse>> TcpRpcChannel::CallOnStrand(uint16_t method, std::string body, CallOptions options) {
   auto self = shared_from_this();
   if (!open_) co_return Error(Code::kUnavailable, "connection to " + peer_ + " is closed");
   uint64_t id = next_request_id_++;
@@ -101,7 +138,7 @@ Task<Result<RpcResponse>> RpcChannel::CallOnStrand(uint16_t method, std::string 
   co_return std::move(pending->response);
 }
 
-Task<> RpcChannel::ReadLoop() {
+Task<> TcpRpcChannel::ReadLoop() {
   auto self = shared_from_this();
   Status why;
   while (open_) {
@@ -130,7 +167,7 @@ Task<> RpcChannel::ReadLoop() {
 }
 
 // Reads one reply's body and payload. Returns an error only when the connection cannot go on.
-Task<Status> RpcChannel::ReadReply(const FrameHeader& header) {
+Task<Status> TcpRpcChannel::ReadReply(const FrameHeader& header) {
   boost::system::error_code ec;
   std::string body(header.body_len, '\0');
   co_await asio::async_read(socket_, asio::buffer(body), asio::redirect_error(asio::use_awaitable, ec));
@@ -186,7 +223,7 @@ Task<Status> RpcChannel::ReadReply(const FrameHeader& header) {
   co_return Status::Ok();
 }
 
-void RpcChannel::FailAll(const Status& status) {
+void TcpRpcChannel::FailAll(const Status& status) {
   open_ = false;
   boost::system::error_code ignored;
   socket_.close(ignored);
@@ -200,8 +237,15 @@ void RpcChannel::FailAll(const Status& status) {
   }
 }
 
-void RpcChannel::Close() {
+void TcpRpcChannel::Close() {
   asio::post(strand_, [self = shared_from_this()] { self->FailAll(Error(Code::kCancelled, "channel closed")); });
+}
+
+}  // namespace
+
+Task<Result<std::shared_ptr<RpcChannel>>> RpcChannel::Connect(asio::any_io_executor executor, HostPort peer,
+                                                              std::chrono::milliseconds timeout, FrameLimits limits) {
+  return TcpRpcChannel::Connect(std::move(executor), std::move(peer), timeout, limits);
 }
 
 }  // namespace zcfs

@@ -65,8 +65,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       co_await asio::async_read(socket_, asio::buffer(request.body), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Error(Code::kUnavailable, "read body: " + ec.message());
       if (header->payload_len > 0) {
-        size_t offset =
-            server_.payload_offset_ ? server_.payload_offset_(request.method, request.body) % kBlockSize : 0;
+        size_t offset = server_.PayloadOffset(request.method, request.body);
         request.payload_buffer = AlignedBuffer(offset + header->payload_len, AlignedBuffer::Init::kUninitialized);
         request.payload_offset = offset;
         request.payload_len = header->payload_len;
@@ -124,17 +123,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   static constexpr size_t kInboxSize = 16 * 1024;
 
   Task<> Handle(std::shared_ptr<ServerConnection> self, RpcRequest request, uint64_t request_id) {
-    RpcReply reply;
-    auto it = server_.handlers_.find(request.method);
-    if (it == server_.handlers_.end()) {
-      reply.status = Error(Code::kNotSupported, "unknown method " + std::to_string(request.method));
-    } else {
-      try {
-        reply = co_await it->second(request);
-      } catch (const std::exception& e) {  // a handler must not take the server down
-        reply = RpcReply::FromStatus(Error(Code::kInternal, std::string("handler failed: ") + e.what()));
-      }
-    }
+    RpcReply reply = co_await server_.Dispatch(request);
     OutgoingFrame frame;
     frame.header.flags = kFlagResponse;
     frame.header.method = request.method;
@@ -175,6 +164,18 @@ RpcServer::~RpcServer() {
 }
 
 void RpcServer::Register(uint16_t method, RpcHandler handler) { handlers_[method] = std::move(handler); }
+
+Task<RpcReply> RpcServer::Dispatch(RpcRequest& request) {
+  auto it = handlers_.find(request.method);
+  if (it == handlers_.end()) {
+    co_return RpcReply::FromStatus(Error(Code::kNotSupported, "unknown method " + std::to_string(request.method)));
+  }
+  try {
+    co_return co_await it->second(request);
+  } catch (const std::exception& e) {  // a handler must not take the server down
+    co_return RpcReply::FromStatus(Error(Code::kInternal, std::string("handler failed: ") + e.what()));
+  }
+}
 
 void RpcServer::SetWriterOptions(FrameWriterOptions options) {
   if (!options.counters) options.counters = writer_options_.counters;

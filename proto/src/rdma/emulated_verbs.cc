@@ -248,4 +248,11 @@ EmulatedStats EmulatedFabric::stats() const {
   return core_->stats;
 }
 
+std::vector<uint32_t> EmulatedFabric::qp_numbers() const {
+  std::lock_guard lock(core_->mu);
+  std::vector<uint32_t> out;
+  for (const auto& [num, qp] : core_->qps) out.push_back(num);
+  return out;
+}
+
 }  // namespace zcfs::rdma

@@ -1,5 +1,5 @@
 // Stable RPC method numbers. A number, once used, keeps its meaning forever; add, never renumber.
-// Meta service methods are 1xx, storage service methods 2xx.
+// Meta service methods are 1xx, storage service methods 2xx, transport methods 9xx.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,9 @@ inline constexpr uint16_t kBatchRead = 201;       // BatchReadRequest -> BatchRe
 inline constexpr uint16_t kWriteChunk = 202;      // WriteChunkRequest + payload -> WriteChunkReply
 inline constexpr uint16_t kTruncateChunks = 203;  // TruncateChunksRequest -> TruncateChunksReply
 inline constexpr uint16_t kListTargets = 204;     // ListTargetsRequest -> ListTargetsReply
+
+// transport
+inline constexpr uint16_t kRdmaConnect = 901;  // RDMA handshake over the TCP control connection (rdma_transport.h)
 
 }  // namespace zcfs::method
 

@@ -1,19 +1,21 @@
-// RpcChannel: the client side of one TCP connection. Many calls may be in flight at once; replies are
-// matched by request id.
+// RpcChannel: the client side of one connection to a server, over some transport. Many calls may be
+// in flight at once; replies are matched by request id. RpcChannel::Connect() opens a TCP channel; the
+// RDMA transport (rdma/rdma_transport.h) makes its own.
 //
 // Direct data placement: a call names a PayloadPlacement. When its reply header and body have
 // arrived, the receive loop asks the placement where the reply payload goes and reads it from the
-// socket straight into that memory (the caller's buffer). No bounce buffer, no memcpy.
+// socket straight into that memory (the caller's buffer). No bounce buffer, no memcpy. Over RDMA the
+// server writes the payload itself, into memory the call named before it was sent
+// (CallOptions::reply_segments).
 //
 // Every call has a timeout. A call that times out returns kTimeout; its late reply is read and
 // dropped. A call whose payload is being placed is never abandoned mid-way (the memory it writes
 // into belongs to the caller), so the timeout waits for that read to end. A broken connection fails
-// every pending call with kUnavailable. Thread-safe: all state lives on the channel's strand.
+// every pending call with kUnavailable. Implementations are thread-safe.
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +24,6 @@
 #include "zcfs/common/status.h"
 #include "zcfs/proto/asio.h"
 #include "zcfs/proto/frame.h"
-#include "zcfs/proto/frame_writer.h"
 
 namespace zcfs {
 
@@ -39,40 +40,28 @@ struct RpcResponse {
 struct CallOptions {
   std::chrono::milliseconds timeout{10000};
   std::vector<asio::const_buffer> payload;  // request payload, sent from this memory without a copy
-  PayloadPlacement placement;               // required when the reply carries a payload
+  PayloadPlacement placement;               // required when the reply carries a payload (TCP)
+  // Where the reply payload may land, named before the call is sent: registered memory, one segment
+  // per piece the server may reply with (RpcReply::payload_segments says which buffer goes where).
+  // The RDMA transport hands these to the server, which writes the payload straight into them; TCP
+  // ignores them and uses `placement`.
+  std::vector<asio::mutable_buffer> reply_segments;
 };
 
-class RpcChannel : public std::enable_shared_from_this<RpcChannel> {
+class RpcChannel {
  public:
+  // A TCP channel to `peer` (the TCP implementation lives in rpc_channel.cc: all its state is on
+  // its own strand).
   static Task<Result<std::shared_ptr<RpcChannel>>> Connect(asio::any_io_executor executor, HostPort peer,
                                                            std::chrono::milliseconds timeout, FrameLimits limits = {});
-  ~RpcChannel();
+  virtual ~RpcChannel() = default;
 
   // Sends a request and waits for its reply (or error, or timeout). Can be awaited from any executor.
-  Task<Result<RpcResponse>> Call(uint16_t method, std::string body, CallOptions options);
-  // Fails pending calls with kCancelled and closes the socket. Idempotent.
-  void Close();
-  bool is_open() const { return open_.load(); }
-  const std::string& peer() const { return peer_; }
-
- private:
-  struct Pending;
-  RpcChannel(Strand strand, std::string peer, FrameLimits limits);
-  static Task<Status> ConnectOnStrand(std::shared_ptr<RpcChannel> channel, HostPort peer,
-                                      std::chrono::milliseconds timeout);
-  Task<Result<RpcResponse>> CallOnStrand(uint16_t method, std::string body, CallOptions options);
-  Task<> ReadLoop();
-  Task<Status> ReadReply(const FrameHeader& header);
-  void FailAll(const Status& status);
-
-  Strand strand_;
-  tcp::socket socket_;
-  std::string peer_;
-  FrameLimits limits_;
-  FrameWriter writer_;
-  uint64_t next_request_id_ = 1;
-  std::map<uint64_t, std::shared_ptr<Pending>> pending_;
-  std::atomic<bool> open_{false};
+  virtual Task<Result<RpcResponse>> Call(uint16_t method, std::string body, CallOptions options) = 0;
+  // Fails pending calls with kCancelled and closes the connection. Idempotent.
+  virtual void Close() = 0;
+  virtual bool is_open() const = 0;
+  virtual const std::string& peer() const = 0;
 };
 
 }  // namespace zcfs

@@ -52,6 +52,9 @@ struct RpcReply {
   std::string body;                         // the reply message (ignored unless status is ok)
   std::vector<asio::const_buffer> payload;  // sent after the body, from this memory, without a copy
   std::shared_ptr<void> keepalive;          // keeps the memory behind `payload` alive until it is sent
+  // Over RDMA: for each payload buffer, the index of the call's reply segment (CallOptions::
+  // reply_segments) it is written into. Empty: the buffers fill the segments in order. TCP ignores it.
+  std::vector<uint32_t> payload_segments;
 
   static RpcReply FromStatus(Status s) {
     RpcReply r;
@@ -94,6 +97,14 @@ class RpcServer {
   void Stop();
 
   size_t connection_count() const;
+
+  // Runs the handler registered for request.method (kNotSupported when none; a handler that throws
+  // is kInternal). For other transports that deliver requests to this server's handlers (RDMA).
+  Task<RpcReply> Dispatch(RpcRequest& request);
+  // Where a request's payload should start inside its block-aligned receive buffer (SetPayloadOffset).
+  size_t PayloadOffset(uint16_t method, std::string_view body) const {
+    return payload_offset_ ? payload_offset_(method, body) % kBlockSize : 0;
+  }
 
  private:
   friend class ServerConnection;

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "zcfs/proto/rdma/verbs.h"
 
@@ -64,6 +65,8 @@ class EmulatedFabric {
   Status ForceError(uint32_t qp_num);
 
   EmulatedStats stats() const;
+  // The QPs alive on the fabric, oldest first (tests pick the ones to break).
+  std::vector<uint32_t> qp_numbers() const;
 
   struct Core;  // the shared state (emulated_fabric.h)
 

@@ -1,0 +1,98 @@
+// The RDMA transport: RPCs as SEND/RECV messages on RC queue pairs, bulk data by one-sided RDMA.
+//
+//   - Connection setup: the client opens a TCP connection to the server's RPC port (the control
+//     connection) and calls method::kRdmaConnect with its QP number, PSN, GID, credits and the rkey of
+//     its credit word; the server creates and connects a QP and answers with its own. Both QPs then go
+//     RESET -> INIT -> RTR -> RTS. The control connection stays open: its loss ends the RDMA channel.
+//   - Messages: each side keeps `credits` receive buffers of `message_size` bytes posted. A sender
+//     spends a credit per message and waits when it has none; a receiver returns credits piggybacked on
+//     its messages, and by RDMA WRITE into the sender's credit word when it owes half of them (a
+//     write needs no receive buffer, so credit returns can never deadlock).
+//   - Request payloads are pulled by the server with RDMA READ into its block-aligned receive buffer.
+//     Reply payloads are written by the server with RDMA WRITE into the memory the call named
+//     (CallOptions::reply_segments), followed by the reply SEND: RC delivers in order, so the data is
+//     in place when the reply arrives. Neither side copies payload bytes in user space.
+//   - Memory: RegisterMemory() registers an MR (local write, remote read and write) and the handle
+//     carries its rkey. Payload memory that is not inside a registered region is registered for the
+//     duration of the call only: a cached registration of freed memory could outlive the pages it
+//     pinned.
+//   - Failure: any failed work completion, a QP in ERROR, the peer's goodbye or the loss of the
+//     control connection closes the channel and fails its pending calls with kUnavailable, so callers
+//     reconnect (Channel() replaces a closed channel) and retry. A call that times out while the peer
+//     may still read or write its memory also closes the channel: no late RDMA can then land in memory
+//     handed back to the caller.
+//
+// RdmaTransport is the client side, RdmaServer serves an RpcServer's handlers over RDMA. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "zcfs/proto/rdma/verbs.h"
+#include "zcfs/proto/rpc_server.h"
+#include "zcfs/proto/transport.h"
+
+namespace zcfs {
+
+struct RdmaOptions {
+  std::chrono::milliseconds connect_timeout{3000};
+  uint32_t credits = 16;              // receive buffers each side keeps posted per connection
+  uint32_t message_size = 64u << 10;  // bytes per message buffer: the largest header + body + lists
+  rdma::ConnectOptions connect;       // QP attributes (path MTU, GID index, retries)
+  FrameLimits limits;                 // what a received frame may declare
+};
+
+namespace rdma_internal {
+class RdmaContext;
+class ServerSide;
+}  // namespace rdma_internal
+
+class RdmaTransport : public Transport {
+ public:
+  // `device`: the emulated fabric's or a real one (ib_verbs.h).
+  static Result<std::unique_ptr<RdmaTransport>> Create(asio::any_io_executor executor,
+                                                       std::unique_ptr<rdma::Device> device, RdmaOptions options = {});
+  ~RdmaTransport() override;
+
+  std::string_view name() const override { return "rdma"; }
+  Result<RegionHandle> RegisterMemory(void* addr, size_t length) override;
+  Status DeregisterMemory(uint64_t region_id) override;
+  Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const override;
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) override { return Channel(peer, 0); }
+  // The channel of connection `lane` to `peer`; each lane is its own QP (and control connection).
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane);
+  // Closes every pooled channel.
+  void CloseAll();
+
+ private:
+  RdmaTransport(asio::any_io_executor executor, std::shared_ptr<rdma_internal::RdmaContext> context);
+  Task<Result<std::shared_ptr<RpcChannel>>> Connect(const std::string& peer);
+
+  asio::any_io_executor executor_;
+  std::shared_ptr<rdma_internal::RdmaContext> context_;
+  std::mutex mutex_;
+  std::map<std::pair<std::string, size_t>, std::shared_ptr<RpcChannel>> channels_;
+};
+
+// Serves `server`'s handlers over RDMA: registers method::kRdmaConnect on it (call before Listen) and
+// runs each request that arrives on an RDMA connection through RpcServer::Dispatch. Connections live
+// on `executor`.
+class RdmaServer {
+ public:
+  static Result<std::unique_ptr<RdmaServer>> Create(RpcServer& server, asio::any_io_executor executor,
+                                                    std::unique_ptr<rdma::Device> device, RdmaOptions options = {});
+  ~RdmaServer();  // Stop()
+  // Closes every RDMA connection. Idempotent.
+  void Stop();
+  size_t connection_count() const;
+
+ private:
+  explicit RdmaServer(std::shared_ptr<rdma_internal::ServerSide> side);
+  std::shared_ptr<rdma_internal::ServerSide> side_;
+};
+
+}  // namespace zcfs
