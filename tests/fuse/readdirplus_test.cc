@@ -60,13 +60,14 @@ std::map<std::string, struct stat> list_long(const std::string& dir) {
 
 TEST_F(ReaddirplusTest, LongListingOfALargeDirectoryCountsEachEntryOnce) {
   constexpr size_t kFiles = 3000;
+  const mode_t umask_before = ::umask(0);  // the modes as given: no chmod per file
   for (size_t i = 0; i < kFiles; ++i) {
-    int fd = ::open(Path(name_of(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    int fd = ::open(Path(name_of(i)).c_str(), O_WRONLY | O_CREAT | O_EXCL, kModes[i % 3]);
     ASSERT_GE(fd, 0) << name_of(i) << ": " << std::strerror(errno);
     ASSERT_EQ(::ftruncate(fd, size_of(i)), 0) << std::strerror(errno);
-    ASSERT_EQ(::fchmod(fd, kModes[i % 3]), 0) << std::strerror(errno);
     ::close(fd);
   }
+  ::umask(umask_before);
   const bool root = ::geteuid() == 0;
   std::optional<size_t> idle;
   if (root) {
