@@ -250,6 +250,12 @@ Result<std::optional<fuse_entry_param>> listed_entry(fuse_req_t req, fuse_ino_t 
   return info.status();
 }
 
+// A readdirplus reply looks up at most this many names. glibc reads directories with buffers of up to
+// 1 MiB, room for thousands of entries: the first page of a plain `ls` (always readdirplus) would look
+// up every one of them. A shorter reply only means another getdents call, which goes on with
+// attributes only if the program looked at the names it got (adaptive readdirplus).
+constexpr size_t kMaxListedPerReply = 256;
+
 // readdir with attributes: the entries after `off` that fit in `size` bytes, each counted in the inode
 // table (listed_entry). Offsets are indexes into the opendir snapshot, so the kernel resumes a large
 // directory where the last reply ended. An entry that does not fit is neither sent nor counted.
@@ -259,7 +265,10 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
   std::vector<char> buf(size);
   std::vector<uint64_t> counted;
   size_t used = 0;
-  for (size_t i = static_cast<size_t>(off); i < dir->entries.size(); ++i) {
+  // Counted by entries sent, not by names tried: a reply left empty by names gone since opendir
+  // would tell the kernel the directory has ended.
+  size_t sent = 0;
+  for (size_t i = static_cast<size_t>(off); i < dir->entries.size() && sent < kMaxListedPerReply; ++i) {
     const char* name = dir->entries[i].name.c_str();
     // The size an entry takes depends only on its name: ask before the lookup that counts it.
     if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > size - used) break;
@@ -270,6 +279,7 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse
     }
     if (!entry->has_value()) continue;
     used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &**entry, static_cast<off_t>(i + 1));
+    ++sent;
     if ((*entry)->ino != 0) counted.push_back((*entry)->ino);
   }
   if (fuse_reply_buf(req, buf.data(), used) != 0) {
