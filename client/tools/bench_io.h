@@ -14,6 +14,8 @@
 namespace zcfs {
 
 Status run_read_bench(Client& client, const IoBenchOptions& o, IoResult* r);
+// --versus-native: runs `o` again through the native API (o.mount ignored) and sets r's comparison.
+Status measure_versus_native(Client& client, const IoBenchOptions& o, IoResult* r);
 Status run_write_bench(Client& client, const IoBenchOptions& o, IoResult* r);
 
 // Checks a block read at `offset` of the data file `name` against its sample content.

@@ -4,7 +4,8 @@
 //   zcfs-bench read    reads it: --threads x --depth requests in flight, --pattern=seq (each thread
 //                      streams whole files) or rand (blocks anywhere), one pass or
 //                      --seconds; --ceiling measures loopback TCP and local O_DIRECT in the same run
-//                      and prints the design.md ratios (bench_ceiling.h)
+//                      and prints the design.md ratios (bench_ceiling.h); --mount reads through a FUSE
+//                      mount, and --versus-native then repeats the run through the native API
 //   zcfs-bench meta    metadata operation rates (bench_meta.cc)
 //   zcfs-bench storage chunk reads straight from the storage servers (bench_storage.cc)
 //
@@ -31,7 +32,7 @@ int usage() {
       stderr,
       "usage: zcfs-bench write --meta=HOST:PORT [--dir=PATH] [DATASET] [IO] [--json] [--progress] [--start-at=T]\n"
       "       zcfs-bench read  --meta=HOST:PORT [--dir=PATH] [--layout=files|shard] [IO] [--seconds=S] [--verify]\n"
-      "                        [--json] [--progress] [--start-at=T] [--mount=MOUNTPOINT]\n"
+      "                        [--json] [--progress] [--start-at=T] [--mount=MOUNTPOINT [--versus-native]]\n"
       "                        [--ceiling [--ceiling-file=PATH] [--ceiling-size=1GiB] [--ceiling-seconds=3]\n"
       "                                   [--ceiling-tool=auto|fio|builtin]]\n"
       "         DATASET: --layout=files [--files=64] [--size=4MiB]  |  --layout=shard [--shards=4] "
@@ -82,6 +83,7 @@ int run_io_bench(const std::string& mode, const Config& config) {
   r.verified = o.verify && mode == "read";
   Status s = mode == "read" ? run_read_bench(**client, o, &r) : run_write_bench(**client, o, &r);
   if (s.ok() && o.ceiling) s = measure_ceiling(o, &r).Prepend("--ceiling");
+  if (s.ok() && o.versus_native) s = measure_versus_native(**client, o, &r).Prepend("--versus-native");
   if (!s.ok()) {
     std::fprintf(stderr, "zcfs-bench %s: %s\n", mode.c_str(), s.ToString().c_str());
     return 1;

@@ -53,9 +53,10 @@ Status read_seconds(const Config& c, const std::string& flag, double lo, double 
 
 Status check_known(const Config& c) {
   static const std::set<std::string> kKnown = {
-      "meta",  "mount",    "dir",      "layout",  "files",        "size",         "shards",          "shard-size",
-      "block", "threads",  "depth",    "reap",    "io-threads",   "pattern",      "seconds",         "verify",
-      "json",  "progress", "start-at", "ceiling", "ceiling-file", "ceiling-size", "ceiling-seconds", "ceiling-tool"};
+      "meta",         "mount",           "dir",          "layout",       "files",    "size",       "shards",
+      "shard-size",   "block",           "threads",      "depth",        "reap",     "io-threads", "pattern",
+      "seconds",      "verify",          "json",         "progress",     "start-at", "ceiling",    "ceiling-file",
+      "ceiling-size", "ceiling-seconds", "ceiling-tool", "versus-native"};
   for (const auto& [key, value] : c.values()) {
     if (!kKnown.count(key)) return Error(Code::kInvalidArgument, "unknown flag --" + key);
   }
@@ -112,6 +113,8 @@ Result<IoBenchOptions> parse_io_options(const std::string& mode, const Config& c
     return Error(Code::kInvalidArgument,
                  "write writes the dataset once: --seconds, --ceiling and --mount are for read");
   }
+  RETURN_IF_ERROR(read_bool(c, "versus-native", &o.versus_native));
+  if (o.versus_native && o.mount.empty()) return bad("versus-native", "compares a --mount run with the native API");
   if (!o.mount.empty() && o.depth > 1) return bad("depth", "reads through --mount are one pread per thread at a time");
   return o;
 }

@@ -13,7 +13,8 @@ namespace zcfs {
 struct IoBenchOptions {
   std::string mode;  // "read" or "write"
   std::string meta = "127.0.0.1:8000";
-  std::string mount;  // read: non-empty reads through this FUSE mount point with pread
+  std::string mount;           // read: non-empty reads through this FUSE mount point with pread
+  bool versus_native = false;  // read --mount: then the same run through the native API, and the ratio
   std::string dir = "/bench";
   bool shards = false;  // --layout=shard: --shards files of --shard-size; else --files of --size
   uint64_t files = 64;

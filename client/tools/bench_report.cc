@@ -96,6 +96,12 @@ std::string format_io_table(const IoResult& r) {
                    per_second(static_cast<double>(r.requests), r.seconds), r.latency.p50_us, r.latency.p99_us,
                    r.latency.p999_us);
   if (r.has_ceiling) out += ceiling_lines(r);
+  if (r.has_versus_native) {
+    const VersusNative& v = r.versus_native;
+    out += strprintf("native API (same run, same requests): %.1f MiB/s; mount / native = %.2f (target >= %.2f: %s)\n",
+                     v.native_bytes_per_s / (1 << 20), v.ratio, VersusNative::kTarget,
+                     v.ratio >= VersusNative::kTarget ? "met" : "NOT met");
+  }
   return out;
 }
 
@@ -115,6 +121,13 @@ std::string format_io_json(const IoResult& r) {
     ceiling.Add("tool", c.tool).Add("file", c.file).Add("ratio_name", c.ratio_name);
     ceiling.Add("ratio", c.ratio).Add("target", c.target).Add("met", c.ratio >= c.target);
     o.Add("ceiling", ceiling);
+  }
+  if (r.has_versus_native) {
+    const VersusNative& v = r.versus_native;
+    JsonObject versus;
+    versus.Add("native_mib_per_s", v.native_bytes_per_s / (1 << 20)).Add("ratio", v.ratio);
+    versus.Add("target", VersusNative::kTarget).Add("met", v.ratio >= VersusNative::kTarget);
+    o.Add("versus_native", versus);
   }
   return o.str() + "\n";
 }

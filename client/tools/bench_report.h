@@ -46,6 +46,13 @@ struct CeilingResult {
   std::string ratio_name;  // what the ratio compares, in words
 };
 
+// A --mount run against the same run through the native API (--versus-native).
+struct VersusNative {
+  double native_bytes_per_s = 0;
+  double ratio = 0;                        // mount / native
+  static constexpr double kTarget = 0.75;  // design.md: FUSE sequential reads >= 75 % of the native API
+};
+
 // One read or write run.
 struct IoResult {
   std::string mode;     // "read" or "write"
@@ -64,6 +71,8 @@ struct IoResult {
   LatencySummary latency;
   bool has_ceiling = false;
   CeilingResult ceiling;
+  bool has_versus_native = false;
+  VersusNative versus_native;
 };
 
 // The human table (a header line, the column names, the numbers; then the ceiling lines).

@@ -176,6 +176,27 @@ TEST_F(BenchTest, WriteAndReadOnePassMoveTheWholeDatasetAndPrintJson) {
   EXPECT_NE(out.find("p99.9 us"), std::string::npos) << out;
 }
 
+// Through a real mount, verified, then the same run through the native API and the ratio of the two.
+TEST_F(BenchTest, MountReadComparedWithTheNativeApi) {
+  auto [code, out] = run_bench(cluster_, {"write", "--dir=/m", "--files=4", "--size=3MiB"});
+  ASSERT_EQ(code, 0) << out;
+  auto mount = cluster_.Mount();
+  ASSERT_TRUE(mount.ok()) << mount.status().ToString() << cluster_.logs();
+  std::tie(code, out) = run_bench(
+      cluster_, {"read", "--dir=/m", "--mount=" + *mount, "--threads=2", "--verify", "--versus-native", "--json"});
+  ASSERT_EQ(code, 0) << out;
+  std::string json = json_line(out);
+  EXPECT_EQ(json_string(json, "path"), "fuse mount");
+  EXPECT_EQ(json_number(json, "bytes"), 12 << 20) << json;
+  EXPECT_NE(json.find("\"verified\":true"), std::string::npos) << json;
+  auto native = json_number(json, "native_mib_per_s");
+  auto ratio = json_number(json, "ratio");
+  ASSERT_TRUE(native && ratio) << json;
+  EXPECT_GT(*native, 0) << json;
+  EXPECT_GT(*ratio, 0) << json;
+  EXPECT_TRUE(cluster_.Unmount().ok());
+}
+
 TEST_F(BenchTest, ShardLayoutRandomReadsThroughTheRing) {
   auto [code, out] = run_bench(
       cluster_, {"write", "--dir=/s", "--layout=shard", "--shards=2", "--shard-size=6MiB", "--pattern=rand", "--json"});
@@ -288,6 +309,7 @@ TEST_F(BenchTest, ReadAndWriteRefuseBadArguments) {
                                         {"read", "--block=1KiB100"},
                                         {"read", "--seconds=soon"},
                                         {"read", "--mount=/mnt", "--depth=4"},
+                                        {"read", "--versus-native"},
                                         {"read", "--colour"},
                                         {"write", "--seconds=5"},
                                         {"write", "--ceiling"}}) {
