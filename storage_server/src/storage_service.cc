@@ -214,7 +214,10 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
   for (int i = 0; i < request.pieces_size(); ++i) {
     const Result<ChunkData>& r = batch->results[i];
     *reply_body.add_results() = ToPieceResult(r, with_crc, batch->crcs[i]);
-    if (r.ok() && r->length() > 0) reply.payload.emplace_back(r->data().data(), r->length());
+    if (r.ok() && r->length() > 0) {
+      reply.payload.emplace_back(r->data().data(), r->length());
+      reply.payload_segments.push_back(static_cast<uint32_t>(i));  // RDMA: written into piece i's destination
+    }
   }
   reply.body = reply_body.SerializeAsString();
   reply.keepalive = batch;  // the payload points into the pieces' read buffers; the grant goes with them

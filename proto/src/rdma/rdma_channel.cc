@@ -56,6 +56,7 @@ class RdmaChannel : public RpcChannel, public std::enable_shared_from_this<RdmaC
     explicit Pending(const Strand& strand) : timer(strand) {}
     asio::steady_timer timer;
     bool done = false;
+    PayloadPlacement placement;
     Status status;
     RpcResponse response;
   };
@@ -93,7 +94,10 @@ class RdmaChannel : public RpcChannel, public std::enable_shared_from_this<RdmaC
       held.push_back(std::move(keys));
     }
     for (const auto& b : options.reply_segments) {
-      if (b.size() == 0) continue;
+      if (b.size() == 0) {  // kept, so segment indices still match the caller's
+        m.writes.push_back(rdma::RemoteBuffer{});
+        continue;
+      }
       ASSIGN_OR_RETURN(MrKeys keys,
                        endpoint_->context().Keys(b.data(), b.size(), access::kLocalWrite | access::kRemoteWrite));
       m.writes.push_back(
@@ -115,6 +119,7 @@ class RdmaChannel : public RpcChannel, public std::enable_shared_from_this<RdmaC
     if (Status s = DescribeMemory(options, m, held); !s.ok()) co_return s;
     const bool exposes_memory = !m.reads.empty() || !m.writes.empty();
     auto pending = std::make_shared<Pending>(endpoint_->strand());
+    pending->placement = std::move(options.placement);
     pending_[id] = pending;
     if (Status sent = co_await endpoint_->Send(std::move(m)); !sent.ok()) {
       pending_.erase(id);
@@ -148,8 +153,17 @@ class RdmaChannel : public RpcChannel, public std::enable_shared_from_this<RdmaC
     call->done = true;
     if (m.frame.status != 0) {
       call->status = Status(code_from_wire(m.frame.status), std::move(m.body));
+    } else if (m.frame.payload_len > 0 && call->placement) {
+      // The payload was written into the call's reply segments before this message came. The placement
+      // still runs, as it would on TCP, for what the caller does there (parse the reply, account
+      // for its pieces); the memory it names is not written again.
+      auto placed = call->placement(m.frame, m.body);
+      if (placed.ok()) {
+        call->response = RpcResponse{std::move(m.body), m.frame.payload_len};
+      } else {
+        call->status = placed.status();
+      }
     } else {
-      // The payload, if any, was written into the call's reply segments before this message came.
       call->response = RpcResponse{std::move(m.body), m.frame.payload_len};
     }
     call->timer.cancel();

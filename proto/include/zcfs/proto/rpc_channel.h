@@ -6,7 +6,8 @@
 // arrived, the receive loop asks the placement where the reply payload goes and reads it from the
 // socket straight into that memory (the caller's buffer). No bounce buffer, no memcpy. Over RDMA the
 // server writes the payload itself, into memory the call named before it was sent
-// (CallOptions::reply_segments).
+// (CallOptions::reply_segments); the placement then still runs when the reply arrives, but the memory
+// it returns is not written.
 //
 // Every call has a timeout. A call that times out returns kTimeout; its late reply is read and
 // dropped. A call whose payload is being placed is never abandoned mid-way (the memory it writes
