@@ -48,10 +48,11 @@ Result<std::unique_ptr<FileHandle>> open_handle(fuse_req_t req, fuse_ino_t ino, 
   return file;
 }
 
-// Undoes open_handle when the kernel never got the handle (the request was interrupted).
-void abandon_handle(fuse_req_t req, std::unique_ptr<FileHandle> file) {
-  (void)fs(req).client().Close(file->open);
-  fs(req).inodes().Close(file->open.info.ino);
+// Undoes open_handle when the kernel never got the handle (the request was interrupted). Takes the
+// file system, not the request: a failed reply has already freed the request.
+void abandon_handle(ZcfsFuse& f, std::unique_ptr<FileHandle> file) {
+  (void)f.client().Close(file->open);
+  f.inodes().Close(file->open.info.ino);
 }
 
 // The page cache policy of the mount's options, for open and create replies.
@@ -69,10 +70,11 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!file.ok()) return reply_error(req, file.status());
   fi->fh = reinterpret_cast<uint64_t>(file->get());
   set_cache_flags(req, fi);
+  ZcfsFuse& f = fs(req);
   if (fuse_reply_open(req, fi) == 0) {
     file->release();
   } else {
-    abandon_handle(req, std::move(*file));
+    abandon_handle(f, std::move(*file));
   }
 }
 
@@ -92,11 +94,12 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fi->fh = reinterpret_cast<uint64_t>(file->get());
   set_cache_flags(req, fi);
   fuse_entry_param e = counted_entry(req, (*file)->open.info);
+  ZcfsFuse& f = fs(req);
   if (fuse_reply_create(req, &e, fi) == 0) {
     file->release();
   } else {
-    fs(req).inodes().Forget(info->ino, 1);
-    abandon_handle(req, std::move(*file));
+    f.inodes().Forget(info->ino, 1);
+    abandon_handle(f, std::move(*file));
   }
 }
 

@@ -76,8 +76,10 @@ void ReadAhead::Advance(const FileInfo& file, uint64_t version, uint64_t offset,
   if (!sequential || (offset == 0 && !in_window)) Reset();
   last_end_ = in_window ? std::max(last_end_, end) : end;
   if (!sequential) return;
-  while (!pieces_.empty() && pieces_.front()->offset + pieces_.front()->length <= offset) {
-    pieces_.pop_front();  // behind the reader
+  // Pieces are dropped once a request used their last byte (Serve). One the reader left a window
+  // behind without asking for (the kernel found those pages in its cache) goes here.
+  while (!pieces_.empty() && pieces_.front()->offset + pieces_.front()->length + window_ <= offset) {
+    pieces_.pop_front();
   }
   if (pieces_.empty()) {
     window_start_ = window_end_ = end;
@@ -115,7 +117,7 @@ ReadAhead::Pieces ReadAhead::Covering(uint64_t offset, uint64_t end) const {
   uint64_t next = offset;
   for (const auto& piece : pieces_) {
     if (piece->offset + piece->length <= next) continue;
-    if (piece->offset > next) break;  // cannot happen while the window is contiguous
+    if (piece->offset > next) break;  // a hole: that part was used up or dropped
     covering.push_back(piece);
     next = piece->offset + piece->length;
     if (next >= end) return covering;
@@ -145,6 +147,14 @@ bool ReadAhead::Serve(const FileInfo& file, uint64_t version, uint64_t offset, s
     iov.push_back({piece->lease->memory().data() + (from - piece->offset), static_cast<size_t>(to - from)});
   }
   reply(iov);
+  // Pieces whose end this request reached are used up. Requests of the kernel's read-ahead arrive
+  // out of order, so a piece before this request's start may still be waited for: only these go.
+  lock.lock();
+  std::erase_if(pieces_, [&](const auto& piece) {
+    return piece->done && piece->offset + piece->length <= end &&
+           std::find(pieces.begin(), pieces.end(), piece) != pieces.end();
+  });
+  window_start_ = pieces_.empty() ? window_end_ : pieces_.front()->offset;
   return true;
 }
 

@@ -97,8 +97,10 @@ class ReadAhead {
   std::shared_ptr<ReadAheadPool> pool_;
   const uint64_t window_;
   mutable std::mutex mutex_;
-  std::condition_variable landed_;             // a piece finished
-  std::deque<std::shared_ptr<Piece>> pieces_;  // contiguous, by offset: [window_start_, window_end_)
+  std::condition_variable landed_;  // a piece finished
+  // By offset, within [window_start_, window_end_); used-up pieces leave holes (a request that falls
+  // in one is a miss).
+  std::deque<std::shared_ptr<Piece>> pieces_;
   uint64_t window_start_ = 0;
   uint64_t window_end_ = 0;
   uint64_t last_end_ = 0;  // end of the furthest request so far

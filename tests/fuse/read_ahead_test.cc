@@ -104,6 +104,17 @@ TEST_F(ReadAheadTest, RequestsAcrossPieceBoundariesAreAnsweredInOrder) {
   EXPECT_GT(ahead.hits(), 8u);
 }
 
+// The kernel's own read-ahead sends several requests at once, which worker threads may take out of
+// order: a later request must not throw away the piece an earlier one is about to ask for.
+TEST_F(ReadAheadTest, RequestsArrivingOutOfOrderAreStillAnsweredFromTheWindow) {
+  ReadAhead ahead(*client_, Pool(), 4 * kPiece);
+  ASSERT_FALSE(Request(ahead, 0, 0, kPiece, content_));
+  EXPECT_TRUE(Request(ahead, 0, 2 * kPiece, kPiece, content_));
+  EXPECT_TRUE(Request(ahead, 0, kPiece, kPiece, content_));
+  EXPECT_TRUE(Request(ahead, 0, 3 * kPiece, kPiece, content_));
+  EXPECT_EQ(ahead.hits(), 3u);
+}
+
 TEST_F(ReadAheadTest, AWriteThroughTheMountDropsTheWindow) {
   ReadAhead ahead(*client_, Pool(), 4 * kPiece);
   ASSERT_FALSE(Request(ahead, 0, 0, kPiece, content_));
