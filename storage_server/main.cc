@@ -4,6 +4,7 @@
 //                [--ready-file=PATH] [--threads=N] [--buffers=N] [--buffer-size=BYTES]
 //                [--read-memory=BYTES] [--client-read-memory=BYTES]
 //                [--zerocopy-threshold=BYTES] [--zerocopy-loopback=BOOL]
+//                [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]
 //                [--config=FILE] [--log-level=LEVEL]
 //
 // --threads: I/O threads (default 2), each with its own io_uring and its share of the connections.
@@ -12,6 +13,8 @@
 //   one client connection, may hold at once (read_budget.h).
 // --zerocopy-threshold (64KiB, 0 = off): replies this large are sent with MSG_ZEROCOPY, to loopback peers
 //   only with --zerocopy-loopback (there the kernel copies anyway, and it measured slower).
+// --transport (tcp): also serve RDMA clients (rdma: required, auto: when a device is up); TCP is always
+//   served. --rdma-device (first found), --rdma-gid-index (0): see docs/rdma.md.
 //
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start, 2 on bad flags.
 #include <cstdio>
@@ -44,7 +47,10 @@ const std::set<std::string>& known_flags() {
                                               "read-memory",
                                               "client-read-memory",
                                               "zerocopy-threshold",
-                                              "zerocopy-loopback"};
+                                              "zerocopy-loopback",
+                                              "transport",
+                                              "rdma-device",
+                                              "rdma-gid-index"};
   return flags;
 }
 
@@ -96,6 +102,12 @@ Result<StorageNode::Options> parse_options(const Config& config) {
   ASSIGN_OR_RETURN(uint64_t zerocopy, config.GetBytes("zerocopy-threshold", options.zerocopy_threshold));
   options.zerocopy_threshold = static_cast<size_t>(zerocopy);
   ASSIGN_OR_RETURN(options.zerocopy_loopback, config.GetBool("zerocopy-loopback", false));
+  ASSIGN_OR_RETURN(options.transport.kind, zcfs::parse_transport_kind(config.GetString("transport", "tcp")));
+  options.transport.device.name = config.GetString("rdma-device", "");
+  ASSIGN_OR_RETURN(int64_t gid_index, config.GetInt("rdma-gid-index", 0));
+  if (gid_index < 0 || gid_index > 255) return Error(Code::kInvalidArgument, "--rdma-gid-index must be in 0..255");
+  options.transport.device.gid_index = static_cast<uint8_t>(gid_index);
+  options.transport.rdma.connect.sgid_index = static_cast<uint8_t>(gid_index);
   return options;
 }
 

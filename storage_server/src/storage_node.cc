@@ -48,6 +48,8 @@ Status StorageNode::Init() {
   writer.zerocopy_loopback = options_.zerocopy_loopback;
   server_->SetWriterOptions(writer);
   service_->RegisterWith(*server_);
+  // Before Listen: the RDMA handshake is a method of this server.
+  ASSIGN_OR_RETURN(rdma_server_, ServeRdmaIfChosen(*server_, threads_.NextExecutor(), options_.transport));
   ASSIGN_OR_RETURN(endpoint_, server_->Listen(options_.listen));
   std::string address = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
   LOG_INFO << "serving " << targets.size() << " target(s) on " << address;
@@ -71,6 +73,7 @@ StorageNode::~StorageNode() { Stop(); }
 void StorageNode::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (rdma_server_) rdma_server_->Stop();
   if (server_) server_->Stop();
   if (registrar_) registrar_->Stop();
   // Requests in progress hold disk I/O and buffers: let them end before the threads stop. Bounded, so a

@@ -28,11 +28,11 @@ class TcpTransport : public Transport {
   Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const override {
     return regions_.Resolve(region_id, offset, length);
   }
-  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) override { return Channel(peer, 0); }
-  // The channel of connection `lane` (0, 1, ...) to `peer`; each lane is its own TCP connection.
-  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane);
-  // Closes every pooled channel (pending calls fail with kCancelled).
-  void CloseAll();
+  using Transport::Channel;
+  // Each lane is its own TCP connection.
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) override;
+  // Pending calls fail with kCancelled.
+  void CloseAll() override;
 
  private:
   asio::any_io_executor executor_;

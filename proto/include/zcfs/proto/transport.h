@@ -4,7 +4,11 @@
 //     (TCP: a bounds-checked table entry; RDMA: an ibv_mr whose rkey the server writes through).
 //   - Resolve() turns (region, offset, length), the form a request names a destination in, back into
 //     local memory, refusing anything outside the region.
-//   - Channel() returns a connected RPC channel to a peer, reused across calls.
+//   - Channel() returns a connected RPC channel to a peer, reused across calls; lanes are separate
+//     connections to the same peer (a server serves each connection on one thread), replaced when broken.
+//
+// Implementations: TcpTransport (tcp_transport.h) and RdmaTransport (rdma/rdma_transport.h);
+// rdma/transport_choice.h picks one from a --transport flag.
 //
 // Implementations are thread-safe.
 #pragma once
@@ -36,7 +40,11 @@ class Transport {
   virtual Result<RegionHandle> RegisterMemory(void* addr, size_t length) = 0;
   virtual Status DeregisterMemory(uint64_t region_id) = 0;
   virtual Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const = 0;
-  virtual Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) = 0;
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) { return Channel(peer, 0); }
+  // The channel of connection `lane` (0, 1, ...) to `peer`.
+  virtual Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) = 0;
+  // Closes every pooled channel (pending calls fail).
+  virtual void CloseAll() = 0;
 };
 
 }  // namespace zcfs

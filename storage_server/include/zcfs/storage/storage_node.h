@@ -14,6 +14,7 @@
 
 #include "zcfs/common/address.h"
 #include "zcfs/proto/io_threads.h"
+#include "zcfs/proto/rdma/transport_choice.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/storage/node_registrar.h"
 #include "zcfs/storage/storage_service.h"
@@ -37,6 +38,7 @@ class StorageNode {
     StorageServiceOptions service;                          // read memory budgets, batch limits
     size_t zerocopy_threshold = kDefaultZerocopyThreshold;  // replies this large use MSG_ZEROCOPY; 0 = never
     bool zerocopy_loopback = false;                         // also to loopback peers (costs there: rpc_server.h)
+    TransportChoice transport;  // --transport: also serve RDMA (TCP is always served)
   };
 
   // Opens the targets, starts serving, and starts registering with the meta server (in the background).
@@ -61,6 +63,7 @@ class StorageNode {
   std::vector<std::unique_ptr<StorageTarget>> targets_;
   std::unique_ptr<StorageService> service_;
   std::unique_ptr<RpcServer> server_;
+  std::unique_ptr<RdmaServer> rdma_server_;  // null unless --transport picked an RDMA device
   std::unique_ptr<NodeRegistrar> registrar_;
   tcp::endpoint endpoint_;
   bool stopped_ = false;

@@ -62,11 +62,10 @@ class RdmaTransport : public Transport {
   Result<RegionHandle> RegisterMemory(void* addr, size_t length) override;
   Status DeregisterMemory(uint64_t region_id) override;
   Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const override;
-  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) override { return Channel(peer, 0); }
-  // The channel of connection `lane` to `peer`; each lane is its own QP (and control connection).
-  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane);
-  // Closes every pooled channel.
-  void CloseAll();
+  using Transport::Channel;
+  // Each lane is its own QP (and control connection).
+  Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) override;
+  void CloseAll() override;
 
  private:
   RdmaTransport(asio::any_io_executor executor, std::shared_ptr<rdma_internal::RdmaContext> context);
