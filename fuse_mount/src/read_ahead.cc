@@ -139,7 +139,15 @@ bool ReadAhead::Serve(const FileInfo& file, uint64_t version, uint64_t offset, s
     return false;
   }
   ++hits_;
-  lock.unlock();  // the pieces are ours (shared_ptr) while the reply copies out of them
+  // Pieces whose end this request reaches are used up. Requests of the kernel's read-ahead arrive
+  // out of order, so a piece before this request's start may still be waited for: only these go.
+  std::erase_if(pieces_, [&](const auto& piece) {
+    return piece->offset + piece->length <= end && std::find(pieces.begin(), pieces.end(), piece) != pieces.end();
+  });
+  window_start_ = pieces_.empty() ? window_end_ : pieces_.front()->offset;
+  // Nothing of this object is touched from here on: once the reply is out, the kernel may release the
+  // handle and destroy it. The pieces stay alive in `pieces` while the reply copies out of them.
+  lock.unlock();
   std::vector<iovec> iov;
   for (const auto& piece : pieces) {
     uint64_t from = std::max(offset, piece->offset);
@@ -147,14 +155,6 @@ bool ReadAhead::Serve(const FileInfo& file, uint64_t version, uint64_t offset, s
     iov.push_back({piece->lease->memory().data() + (from - piece->offset), static_cast<size_t>(to - from)});
   }
   reply(iov);
-  // Pieces whose end this request reached are used up. Requests of the kernel's read-ahead arrive
-  // out of order, so a piece before this request's start may still be waited for: only these go.
-  lock.lock();
-  std::erase_if(pieces_, [&](const auto& piece) {
-    return piece->done && piece->offset + piece->length <= end &&
-           std::find(pieces.begin(), pieces.end(), piece) != pieces.end();
-  });
-  window_start_ = pieces_.empty() ? window_end_ : pieces_.front()->offset;
   return true;
 }
 

@@ -79,7 +79,8 @@ class ReadAhead {
   void Advance(const FileInfo& file, uint64_t version, uint64_t offset, size_t size);
   // Answers the request from the window when it holds all of it: calls `reply` with the memory (in
   // order, read-only, valid during the call) and returns true. False: a miss, or a piece failed or came
-  // back short - the caller reads directly (and reports any error itself).
+  // back short - the caller reads directly (and reports any error itself). Once `reply` has run the
+  // kernel may release the handle, so Serve touches nothing of the ReadAhead after calling it.
   bool Serve(const FileInfo& file, uint64_t version, uint64_t offset, size_t size,
              const std::function<void(std::span<const iovec>)>& reply);
 
