@@ -53,6 +53,17 @@ class EmulatedVerbsTest : public ::testing::Test {
     return a_.qp->PostSend(wr);
   }
 
+  // One 64-byte RDMA WRITE from a into memory registered on `target`; its completion status.
+  WcStatus WriteTo(Side& target) {
+    auto src = Pattern(64, 2);
+    std::vector<std::byte> dst(64);
+    auto src_mr = a_.Register(src, 0);
+    auto dst_mr = target.Register(dst, kAll);
+    if (!Write(*src_mr, *dst_mr, 64).ok()) return WcStatus::kGeneralErr;
+    auto wc = a_.TakeSends(1);
+    return wc.empty() ? WcStatus::kGeneralErr : wc[0].status;
+  }
+
   std::unique_ptr<EmulatedFabric> fabric_;
   std::unique_ptr<Device> dev_a_, dev_b_;
   Side a_, b_;
@@ -231,13 +242,8 @@ TEST_F(EmulatedVerbsTest, SendLongerThanTheReceiveBreaksBothSides) {
 }
 
 TEST_F(EmulatedVerbsTest, InjectedFailureCompletesWithTheStatusAndBreaksTheQp) {
-  auto src = Pattern(64, 2);
-  std::vector<std::byte> dst(64);
-  auto src_mr = a_.Register(src, 0);
-  auto dst_mr = b_.Register(dst, kAll);
   ASSERT_TRUE(fabric_->FailNext(a_.qp->qp_num(), 1, WcStatus::kRetryExcErr).ok());
-  ASSERT_TRUE(Write(*src_mr, *dst_mr, 64).ok());
-  EXPECT_EQ(a_.TakeSends(1).at(0).status, WcStatus::kRetryExcErr);
+  EXPECT_EQ(WriteTo(b_), WcStatus::kRetryExcErr);
   EXPECT_EQ(a_.qp->state(), QpState::kError);
   EXPECT_EQ(fabric_->FailNext(12345, 1, WcStatus::kRetryExcErr).code(), Code::kNotFound);
 }
@@ -266,12 +272,7 @@ TEST_F(EmulatedVerbsTest, ForcedErrorFlushesOutstandingWorkAndLaterPosts) {
 
 TEST_F(EmulatedVerbsTest, DestroyedPeerGivesRetryExceeded) {
   b_.qp.reset();
-  auto src = Pattern(64, 2);
-  std::vector<std::byte> dst(64);
-  auto src_mr = a_.Register(src, 0);
-  auto dst_mr = b_.Register(dst, kAll);
-  ASSERT_TRUE(Write(*src_mr, *dst_mr, 64).ok());
-  EXPECT_EQ(a_.TakeSends(1).at(0).status, WcStatus::kRetryExcErr);
+  EXPECT_EQ(WriteTo(b_), WcStatus::kRetryExcErr);
 }
 
 TEST_F(EmulatedVerbsTest, QpStateMachineRefusesSkippedTransitionsAndEarlyPosts) {
@@ -292,12 +293,7 @@ TEST_F(EmulatedVerbsTest, QpStateMachineRefusesSkippedTransitionsAndEarlyPosts) 
 
 TEST_F(EmulatedVerbsTest, RegionsOfAnotherProtectionDomainAreNotReachable) {
   Side c = MakeSide(*dev_b_);  // same device as b, other PD
-  auto src = Pattern(64, 2);
-  std::vector<std::byte> dst(64);
-  auto src_mr = a_.Register(src, 0);
-  auto foreign = c.Register(dst, kAll);
-  ASSERT_TRUE(Write(*src_mr, *foreign, 64).ok());
-  EXPECT_EQ(a_.TakeSends(1).at(0).status, WcStatus::kRemAccessErr);
+  EXPECT_EQ(WriteTo(c), WcStatus::kRemAccessErr);
 }
 
 TEST_F(EmulatedVerbsTest, RegistrationChecksItsArguments) {

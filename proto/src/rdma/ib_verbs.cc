@@ -5,6 +5,7 @@
 #include <infiniband/verbs.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -117,7 +118,14 @@ class IbDevice : public Device {
     return std::unique_ptr<ProtectionDomain>(std::make_unique<IbPd>(pd, port));
   }
 
-  Result<std::unique_ptr<CompletionQueue>> CreateCq(uint32_t depth) override { return CreateIbCq(context_, depth); }
+  // Asks for at most the device's limit (soft-RoCE allows far fewer entries than a ConnectX NIC).
+  Result<std::unique_ptr<CompletionQueue>> CreateCq(uint32_t depth) override {
+    ibv_device_attr attr{};
+    if (ibv_query_device(context_, &attr) == 0 && attr.max_cqe > 0) {
+      depth = std::min(depth, static_cast<uint32_t>(attr.max_cqe));
+    }
+    return CreateIbCq(context_, depth);
+  }
 
  private:
   ibv_context* context_;

@@ -28,29 +28,9 @@ Result<std::span<std::byte>> RdmaTransport::Resolve(uint64_t region_id, uint64_t
 }
 
 Task<Result<std::shared_ptr<RpcChannel>>> RdmaTransport::Channel(const std::string& peer, size_t lane) {
-  std::pair<std::string, size_t> key(peer, lane);
-  {
-    std::lock_guard lock(mutex_);
-    auto it = channels_.find(key);
-    if (it != channels_.end() && it->second->is_open()) co_return it->second;
-  }
-  auto channel = co_await rdma_internal::OpenRdmaChannel(context_, executor_, peer);
-  if (!channel.ok()) co_return channel.status();
-  std::lock_guard lock(mutex_);
-  auto& slot = channels_[key];
-  // Two callers may have connected at once; keep the first live one so calls share a connection.
-  if (slot && slot->is_open()) {
-    (*channel)->Close();
-    co_return slot;
-  }
-  slot = *channel;
-  co_return slot;
+  return pool_.Get(peer, lane, [this, peer] { return rdma_internal::OpenRdmaChannel(context_, executor_, peer); });
 }
 
-void RdmaTransport::CloseAll() {
-  std::lock_guard lock(mutex_);
-  for (auto& [key, channel] : channels_) channel->Close();
-  channels_.clear();
-}
+void RdmaTransport::CloseAll() { pool_.CloseAll(); }
 
 }  // namespace zcfs

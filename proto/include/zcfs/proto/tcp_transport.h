@@ -38,8 +38,7 @@ class TcpTransport : public Transport {
   asio::any_io_executor executor_;
   TcpTransportOptions options_;
   RegionTable regions_;
-  std::mutex mutex_;
-  std::map<std::pair<std::string, size_t>, std::shared_ptr<RpcChannel>> channels_;  // by peer and lane
+  ChannelPool pool_;
 };
 
 }  // namespace zcfs

@@ -15,10 +15,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "zcfs/common/status.h"
 #include "zcfs/proto/asio.h"
@@ -45,6 +49,44 @@ class Transport {
   virtual Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) = 0;
   // Closes every pooled channel (pending calls fail).
   virtual void CloseAll() = 0;
+};
+
+// ChannelPool: the channels of a transport by (peer, lane), reused while open and replaced when broken.
+// Thread-safe.
+class ChannelPool {
+ public:
+  using Connect = std::function<Task<Result<std::shared_ptr<RpcChannel>>>()>;
+
+  // The open channel of (peer, lane), or a new one from `connect`.
+  Task<Result<std::shared_ptr<RpcChannel>>> Get(std::string peer, size_t lane, Connect connect) {
+    std::pair<std::string, size_t> key(std::move(peer), lane);
+    {
+      std::lock_guard lock(mutex_);
+      auto it = channels_.find(key);
+      if (it != channels_.end() && it->second->is_open()) co_return it->second;
+    }
+    auto channel = co_await connect();
+    if (!channel.ok()) co_return channel.status();
+    std::lock_guard lock(mutex_);
+    auto& slot = channels_[key];
+    // Two callers may have connected at once; keep the first live one so calls share a connection.
+    if (slot && slot->is_open()) {
+      (*channel)->Close();
+      co_return slot;
+    }
+    slot = *channel;
+    co_return slot;
+  }
+
+  void CloseAll() {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, channel] : channels_) channel->Close();
+    channels_.clear();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<std::string, size_t>, std::shared_ptr<RpcChannel>> channels_;
 };
 
 }  // namespace zcfs

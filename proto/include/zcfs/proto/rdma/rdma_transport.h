@@ -69,12 +69,10 @@ class RdmaTransport : public Transport {
 
  private:
   RdmaTransport(asio::any_io_executor executor, std::shared_ptr<rdma_internal::RdmaContext> context);
-  Task<Result<std::shared_ptr<RpcChannel>>> Connect(const std::string& peer);
 
   asio::any_io_executor executor_;
   std::shared_ptr<rdma_internal::RdmaContext> context_;
-  std::mutex mutex_;
-  std::map<std::pair<std::string, size_t>, std::shared_ptr<RpcChannel>> channels_;
+  ChannelPool pool_;
 };
 
 // Serves `server`'s handlers over RDMA: registers method::kRdmaConnect on it (call before Listen) and
