@@ -68,6 +68,27 @@ TEST(ResultTest, PropagationMacros) {
   EXPECT_FALSE(check_even(3).ok());
 }
 
+// A message past the small-string buffer, so that a Status left dangling would show garbage.
+Result<int> refuse(int v) {
+  if (v < 0) return Error(Code::kInvalidArgument, "--value must not be negative, it was " + std::to_string(v));
+  return v;
+}
+
+Status check_status_of_a_temporary(int v) {
+  RETURN_IF_ERROR(refuse(v).status());  // the Result is a temporary: its status must be copied out
+  return Status::Ok();
+}
+
+TEST(ResultTest, StatusOfATemporaryResultOutlivesIt) {
+  Status s = check_status_of_a_temporary(-7);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message(), "--value must not be negative, it was -7");
+  EXPECT_TRUE(check_status_of_a_temporary(1).ok());
+  Result<int> named = refuse(-1);
+  const Status& borrowed = named.status();  // of a named Result: a reference, no copy
+  EXPECT_EQ(&borrowed, &named.status());
+}
+
 TEST(ResultTest, OkStatusIsNotAValue) {
   Result<int> r = Status::Ok();
   EXPECT_FALSE(r.ok());

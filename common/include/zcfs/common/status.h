@@ -97,10 +97,12 @@ class [[nodiscard]] Result {
   }
 
   bool ok() const { return std::holds_alternative<T>(data_); }
-  const Status& status() const {
+  const Status& status() const& {
     static const Status kOkStatus;
     return ok() ? kOkStatus : std::get<Status>(data_);
   }
+  // Of a temporary (`RETURN_IF_ERROR(f().status())`): a copy, as a reference would outlive the Result.
+  Status status() && { return ok() ? Status() : std::get<Status>(std::move(data_)); }
   T& value() & { return std::get<T>(data_); }
   const T& value() const& { return std::get<T>(data_); }
   T&& value() && { return std::get<T>(std::move(data_)); }
