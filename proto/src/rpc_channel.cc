@@ -48,7 +48,8 @@ struct TcpRpcChannel::Pending {
   asio::steady_timer timer;
   PayloadPlacement placement;
   bool done = false;
-  bool placing = false;  // the reply payload is being read into the caller's memory
+  bool placing = false;    // the reply payload is being read into the caller's memory
+  bool abandoned = false;  // timed out while placing: the connection was closed to end that read
   Status status;
   RpcResponse response;
 };
@@ -125,7 +126,14 @@ Task<Result<RpcResponse>> TcpRpcChannel::CallOnStrand(uint16_t method, std::stri
     co_await pending->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (pending->done || ec) continue;  // completed, or woken to re-check
     if (pending->placing) {
-      // The caller's memory is being written; it may only be handed back when that read ends.
+      // The caller's memory is being written; it may only be handed back when that read ends. A peer
+      // that stopped in the middle of the payload would hold it forever, so the connection is closed,
+      // which ends the read at once (nothing after the unread rest of the payload could be read anyway).
+      if (!pending->abandoned) {
+        pending->abandoned = true;
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+      }
       pending->timer.expires_after(std::chrono::milliseconds(100));
       continue;
     }
@@ -133,6 +141,11 @@ Task<Result<RpcResponse>> TcpRpcChannel::CallOnStrand(uint16_t method, std::stri
     pending->status = Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out after " +
                                                 std::to_string(options.timeout.count()) + " ms");
     pending_.erase(id);
+  }
+  if (pending->abandoned && !pending->status.ok()) {
+    co_return Error(Code::kTimeout, "call " + std::to_string(method) + " to " + peer_ + " timed out after " +
+                                        std::to_string(options.timeout.count()) +
+                                        " ms in the middle of its reply payload (connection closed)");
   }
   if (!pending->status.ok()) co_return pending->status;
   co_return std::move(pending->response);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <future>
 #include <numeric>
+#include <thread>
 
 #include "zcfs/proto/gather.h"
 #include "zcfs/proto/io_threads.h"
@@ -182,13 +184,15 @@ TEST_F(RpcTest, ServerStopFailsPendingCalls) {
   std::vector<std::byte> dst(64 << 10);
   CallOptions options;
   options.placement = Into(dst);
-  auto pending = asio::co_spawn(client_io_.executor(), channel_->Call(kSleep, "2000", std::move(options)), asio::use_future);
+  auto pending =
+      asio::co_spawn(client_io_.executor(), channel_->Call(kSleep, "2000", std::move(options)), asio::use_future);
   while (server_->connection_count() == 0) std::this_thread::sleep_for(1ms);
   std::this_thread::sleep_for(50ms);  // let the request reach the server
   server_->Stop();
   auto r = pending.get();
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(r.status().code() == Code::kUnavailable || r.status().code() == Code::kCancelled) << r.status().ToString();
+  EXPECT_TRUE(r.status().code() == Code::kUnavailable || r.status().code() == Code::kCancelled)
+      << r.status().ToString();
   EXPECT_FALSE(Call(kEcho, "x").ok());
 }
 
@@ -257,6 +261,52 @@ TEST_F(RpcTest, PeerDisconnectingMidPayloadDoesNotHurtTheServer) {
     peer.Send(part);
   }  // closes with most of the payload unsent
   EXPECT_TRUE(Call(kEcho, "fine").ok());
+}
+
+// A server that answers one request with a reply announcing 1 MiB of payload, sends 1000 bytes of it
+// and then nothing more, with the connection left open (a server frozen mid-reply). The call must
+// still end with kTimeout - not wait for the rest forever - and the connection, out of sync, is closed.
+TEST_F(RpcTest, AReplyThatStopsMidPayloadTimesOutAndClosesTheConnection) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  HostPort stalled{"127.0.0.1", acceptor.local_endpoint().port()};
+  std::thread server([&] {
+    tcp::socket peer(io);
+    acceptor.accept(peer);
+    FrameHeaderBytes raw;
+    asio::read(peer, asio::buffer(raw));
+    auto request = decode_frame_header(raw, FrameLimits{});
+    ASSERT_TRUE(request.ok()) << request.status().ToString();
+    std::string body(request->body_len, '\0');
+    asio::read(peer, asio::buffer(body));
+    FrameHeader reply;
+    reply.flags = kFlagResponse;
+    reply.method = request->method;
+    reply.request_id = request->request_id;
+    reply.payload_len = 1 << 20;
+    auto header = encode_frame_header(reply);
+    asio::write(peer, asio::buffer(header));
+    std::vector<std::byte> part(1000, std::byte{7});
+    asio::write(peer, asio::buffer(part));
+    std::array<char, 64> rest;
+    boost::system::error_code ec;
+    while (!ec) peer.read_some(asio::buffer(rest), ec);  // until the client closes
+  });
+  auto channel = run_blocking(client_io_.executor(), RpcChannel::Connect(client_io_.executor(), stalled, 2s));
+  ASSERT_TRUE(channel.ok()) << channel.status().ToString();
+  std::vector<std::byte> dst(1 << 20);
+  CallOptions options;
+  options.timeout = 200ms;
+  options.placement = Into(dst);
+  auto call = asio::co_spawn(client_io_.executor(), (*channel)->Call(kEcho, "x", std::move(options)), asio::use_future);
+  // Generous: a hang is the failure looked for, not the time taken.
+  ASSERT_EQ(call.wait_for(60s), std::future_status::ready) << "the call waited for the rest of the payload";
+  auto r = call.get();
+  EXPECT_EQ(r.status().code(), Code::kTimeout) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("middle of its reply payload"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(dst[0], std::byte{7}) << "the bytes that came were placed";
+  EXPECT_FALSE((*channel)->is_open());
+  server.join();
 }
 
 }  // namespace

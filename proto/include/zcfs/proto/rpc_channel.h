@@ -10,9 +10,10 @@
 // it returns is not written.
 //
 // Every call has a timeout. A call that times out returns kTimeout; its late reply is read and
-// dropped. A call whose payload is being placed is never abandoned mid-way (the memory it writes
-// into belongs to the caller), so the timeout waits for that read to end. A broken connection fails
-// every pending call with kUnavailable. Implementations are thread-safe.
+// dropped. A call whose payload is being placed returns only once nothing writes into the caller's
+// memory any more: a timeout in the middle of the payload (a peer that stopped sending) closes the
+// connection, which ends that read, and then returns kTimeout. A broken connection fails every
+// pending call with kUnavailable. Implementations are thread-safe.
 #pragma once
 
 #include <chrono>
