@@ -2,12 +2,13 @@
 //
 //   zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
 //             [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
-//             [--readahead-kb=N] [--readahead-pool-mb=N]
+//             [--readahead-kb=N] [--readahead-pool-mb=N] [--splice]
+//             [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]
 //             [--log-level=info] [-o OPTS] MOUNTPOINT
 //   zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]      (as mount.fuse3 runs it from fstab)
 //
 // OPTS: ro, rw, keep_cache, direct_io, allow_other, entry_timeout=S, attr_timeout=S, io_timeout=S, threads=N,
-// readahead_kb=N, readahead_pool_mb=N, the
+// readahead_kb=N, readahead_pool_mb=N, splice, transport=T, rdma_device=NAME, rdma_gid_index=N, the
 // generic flags nodev/nosuid/noexec/noatime/..., and fstab-only words (_netdev, nofail...) which are
 // ignored; anything else is refused (exit 2). See src/mount_args.h.
 //
@@ -19,6 +20,8 @@
 // EIO; SIGTERM/SIGINT wait at most that long for requests in progress.
 // --readahead-kb (default 4096, 0 = off): how far the daemon reads ahead of a handle that reads
 // sequentially; --readahead-pool-mb (default 128): the memory all handles' read-ahead may hold.
+// --transport (tcp): how the daemon's client reaches the storage servers' data (rdma, auto: see
+// docs/rdma.md); the meta server is always reached over TCP.
 // --session-renew-ms: how often open files' sessions are renewed; keep it well under the meta
 // server's --meta.session_lease (default 20000 for the default 60 s lease).
 #include <unistd.h>
@@ -73,10 +76,12 @@ int usage(const std::string& why) {
   std::fprintf(stderr,
                "zcfs-fuse: %s\nusage: zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] "
                "[--allow-other] [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] "
-               "[--ready-file=PATH] [--readahead-kb=N] [--readahead-pool-mb=N] "
+               "[--ready-file=PATH] [--readahead-kb=N] [--readahead-pool-mb=N] [--splice] "
+               "[--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N] "
                "[-o OPTS] MOUNTPOINT\n       zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]\n"
                "OPTS: ro,rw,keep_cache,direct_io,allow_other,entry_timeout=S,attr_timeout=S,io_timeout=S,threads=N,"
-               "readahead_kb=N,readahead_pool_mb=N,nodev,nosuid,noexec,noatime,...\n",
+               "readahead_kb=N,readahead_pool_mb=N,splice,transport=T,rdma_device=NAME,rdma_gid_index=N,"
+               "nodev,nosuid,noexec,noatime,...\n",
                why.c_str());
   return 2;
 }
@@ -130,7 +135,7 @@ int main(int argc, char** argv) {
   // Fork before connecting: the client's threads would not survive a later fork.
   int report_fd = mount->foreground ? -1 : zcfs::DetachFromCaller();
 
-  zcfs::ClientOptions client_options;
+  zcfs::ClientOptions client_options = mount->transport;
   client_options.meta_address = mount->meta_address;
   client_options.session_renew_interval = std::chrono::milliseconds(mount->session_renew_ms);
   // Every call of the client to a server is bounded by the mount's io_timeout, so a dead or frozen

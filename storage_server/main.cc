@@ -102,12 +102,9 @@ Result<StorageNode::Options> parse_options(const Config& config) {
   ASSIGN_OR_RETURN(uint64_t zerocopy, config.GetBytes("zerocopy-threshold", options.zerocopy_threshold));
   options.zerocopy_threshold = static_cast<size_t>(zerocopy);
   ASSIGN_OR_RETURN(options.zerocopy_loopback, config.GetBool("zerocopy-loopback", false));
-  ASSIGN_OR_RETURN(options.transport.kind, zcfs::parse_transport_kind(config.GetString("transport", "tcp")));
-  options.transport.device.name = config.GetString("rdma-device", "");
   ASSIGN_OR_RETURN(int64_t gid_index, config.GetInt("rdma-gid-index", 0));
-  if (gid_index < 0 || gid_index > 255) return Error(Code::kInvalidArgument, "--rdma-gid-index must be in 0..255");
-  options.transport.device.gid_index = static_cast<uint8_t>(gid_index);
-  options.transport.rdma.connect.sgid_index = static_cast<uint8_t>(gid_index);
+  ASSIGN_OR_RETURN(options.transport, zcfs::make_transport_choice(config.GetString("transport", "tcp"),
+                                                                  config.GetString("rdma-device", ""), gid_index));
   return options;
 }
 

@@ -1,6 +1,7 @@
 // Client batched reads: pieces of any files grouped by storage node, one BatchRead per batch, the
-// reply payload placed straight into registered memory; a node that moved or restarted is found
-// again through one routing refresh.
+// reply payload placed straight into registered memory (TCP: read from the socket into it when the
+// reply comes; RDMA: written there by the server before the reply, into destinations named with the
+// request); a node that moved or restarted is found again through one routing refresh.
 #include <cstring>
 
 #include "client_impl.h"
@@ -44,6 +45,16 @@ pb::BatchReadRequest batch_request(const std::vector<PlacedPiece>& pieces, bool 
 Status check_result_count(const pb::BatchReadReply& reply, size_t pieces) {
   if (static_cast<size_t>(reply.results_size()) == pieces) return Status::Ok();
   return Error(Code::kProtocolError, "batch read reply has the wrong number of results");
+}
+
+// A result per piece, none longer than its piece asked for.
+Status check_reply(const pb::BatchReadReply& reply, const std::vector<PlacedPiece>& pieces) {
+  RETURN_IF_ERROR(check_result_count(reply, pieces.size()));
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (reply.results(static_cast<int>(i)).length() > pieces[i].chunk.length)
+      return Error(Code::kProtocolError, "storage returned more than asked");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -128,13 +139,11 @@ Result<std::vector<asio::mutable_buffer>> ClientImpl::PlaceReply(const std::vect
                                                                  const pb::BatchReadReply& reply, PinSet& pins,
                                                                  std::vector<char>& released,
                                                                  std::vector<std::byte>& sink) {
-  RETURN_IF_ERROR(check_result_count(reply, pieces.size()));
+  RETURN_IF_ERROR(check_reply(reply, pieces));
   size_t sunk = 0;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const auto& result = reply.results(static_cast<int>(i));
     if (result.status() != 0 || result.length() == 0) continue;
-    if (result.length() > pieces[i].chunk.length)
-      return Error(Code::kProtocolError, "storage returned more than asked");
     if (!pins.Hold(pieces[i].life.get())) {
       released[i] = 1;
       sunk += result.length();
@@ -151,10 +160,35 @@ Result<std::vector<asio::mutable_buffer>> ClientImpl::PlaceReply(const std::vect
       sunk += result.length();
       continue;
     }
-    ASSIGN_OR_RETURN(auto span, transport_.Resolve(pieces[i].region_id, pieces[i].region_offset, result.length()));
+    ASSIGN_OR_RETURN(auto span, transport_->Resolve(pieces[i].region_id, pieces[i].region_offset, result.length()));
     destination.emplace_back(span.data(), span.size());
   }
   return destination;
+}
+
+Result<std::vector<asio::mutable_buffer>> ClientImpl::ReplySegments(const std::vector<PlacedPiece>& pieces,
+                                                                    PinSet& pins, std::vector<char>& released,
+                                                                    std::vector<std::byte>& sink) {
+  size_t sunk = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (pins.Hold(pieces[i].life.get())) continue;
+    released[i] = 1;
+    sunk += pieces[i].chunk.length;
+  }
+  sink.resize(sunk);
+  sunk = 0;
+  std::vector<asio::mutable_buffer> segments;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const uint64_t length = pieces[i].chunk.length;
+    if (released[i]) {
+      segments.emplace_back(sink.data() + sunk, length);
+      sunk += length;
+      continue;
+    }
+    ASSIGN_OR_RETURN(auto span, transport_->Resolve(pieces[i].region_id, pieces[i].region_offset, length));
+    segments.emplace_back(span.data(), span.size());
+  }
+  return segments;
 }
 
 // One batched request to one storage node; one status per piece. Connection failures and timeouts
@@ -166,7 +200,7 @@ Task<std::vector<Status>> ClientImpl::ReadFromNode(std::string address, std::vec
   };
   if (time_left(deadline).count() <= 0)
     co_return every_piece(Error(Code::kTimeout, "read timed out before it was sent"));
-  auto channel = co_await transport_.Channel(address, NextLane());
+  auto channel = co_await transport_->Channel(address, NextLane());
   if (!channel.ok()) co_return every_piece(channel.status());
   auto reply = std::make_shared<pb::BatchReadReply>();
   PinSet pins;                                // outlives the call: its placement writes while pinned
@@ -174,9 +208,17 @@ Task<std::vector<Status>> ClientImpl::ReadFromNode(std::string address, std::vec
   std::vector<std::byte> sink;
   CallOptions options;
   options.timeout = std::max(time_left(deadline), std::chrono::milliseconds(1));
+  const bool peer_places = transport_->peer_places_replies();
+  if (peer_places) {
+    auto segments = ReplySegments(pieces, pins, released, sink);
+    if (!segments.ok()) co_return every_piece(segments.status());
+    options.reply_segments = std::move(segments).value();
+  }
   options.placement = [&](const FrameHeader&, std::string_view body) -> Result<std::vector<asio::mutable_buffer>> {
     RETURN_IF_ERROR(ParseMessage(*reply, body, "batch read reply"));
-    return PlaceReply(pieces, *reply, pins, released, sink);
+    if (!peer_places) return PlaceReply(pieces, *reply, pins, released, sink);
+    RETURN_IF_ERROR(check_reply(*reply, pieces));  // the bytes are already where ReplySegments said
+    return std::vector<asio::mutable_buffer>();
   };
   auto request = batch_request(pieces, options_.verify_checksums);
   auto response = co_await (*channel)->Call(method::kBatchRead, request.SerializeAsString(), std::move(options));
@@ -205,13 +247,13 @@ Status ClientImpl::FinishPiece(const std::string& address, const PlacedPiece& pi
     return Error(Code::kCancelled, "the destination buffer was released while " + chunk_name(piece) + " was read");
   }
   if (options_.verify_checksums && result.length() > 0) {
-    ASSIGN_OR_RETURN(auto received, transport_.Resolve(piece.region_id, piece.region_offset, result.length()));
+    ASSIGN_OR_RETURN(auto received, transport_->Resolve(piece.region_id, piece.region_offset, result.length()));
     RETURN_IF_ERROR(verify_piece_crc32c(received, result.crc32c(), address, piece.ino, piece.chunk.chunk_index,
                                         piece.chunk.chunk_offset));
   }
   if (result.length() < piece.chunk.length) {
-    ASSIGN_OR_RETURN(auto hole, transport_.Resolve(piece.region_id, piece.region_offset + result.length(),
-                                                   piece.chunk.length - result.length()));
+    ASSIGN_OR_RETURN(auto hole, transport_->Resolve(piece.region_id, piece.region_offset + result.length(),
+                                                    piece.chunk.length - result.length()));
     std::memset(hole.data(), 0, hole.size());  // a hole: never written, reads as zeros
   }
   return Status::Ok();

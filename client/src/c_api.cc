@@ -209,6 +209,9 @@ zcfs_client* zcfs_connect(const zcfs_options* options) {
     if (options->rpc_timeout_ms > 0) opts.rpc_timeout = std::chrono::milliseconds(options->rpc_timeout_ms);
     if (options->io_threads > 0) opts.io_threads = options->io_threads;
     opts.verify_checksums = options->verify_checksums != 0;
+    if (options->transport != nullptr) opts.transport = options->transport;
+    if (options->rdma_device != nullptr) opts.rdma_device = options->rdma_device;
+    opts.rdma_gid_index = options->rdma_gid_index;
   }
   auto client = Client::Connect(opts);
   if (!client.ok()) return fail_null<zcfs_client>(Status(client.status()).Prepend("connect " + opts.meta_address));

@@ -30,14 +30,32 @@ pb::Credentials to_pb(const Credentials& who) {
   return cred;
 }
 
+// The data transport ClientOptions::transport names. When it cannot be had, a TCP one stands in so the
+// object is whole, and `error` says why: Start() then fails with it.
+std::unique_ptr<Transport> make_data_transport(asio::any_io_executor executor, const ClientOptions& options,
+                                               const DeviceOpener& open, Status& error) {
+  TcpTransportOptions tcp{options.connect_timeout, FrameLimits{}};
+  auto choice = make_transport_choice(options.transport, options.rdma_device, options.rdma_gid_index);
+  if (choice.ok()) {
+    choice->rdma.connect_timeout = options.connect_timeout;
+    auto transport = MakeClientTransport(executor, *choice, tcp, open);
+    if (transport.ok()) return std::move(transport).value();
+    error = transport.status();
+  } else {
+    error = choice.status();
+  }
+  return std::make_unique<TcpTransport>(executor, tcp);
+}
+
 }  // namespace
 
-ClientImpl::ClientImpl(ClientOptions options)
+ClientImpl::ClientImpl(ClientOptions options, const ClientHooks& hooks)
     : options_(std::move(options)),
       io_(options_.io_threads),
-      transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
+      transport_(make_data_transport(io_.executor(), options_, hooks.open_rdma_device, transport_status_)),
+      meta_transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
       connections_per_server_(static_cast<size_t>(std::max(1, options_.connections_per_server))),
-      buffers_(std::make_shared<BufferRegistry>(transport_)),
+      buffers_(std::make_shared<BufferRegistry>(*transport_)),
       dir_cache_(options_.dir_cache_ttl),
       client_id_(random_client_id()),
       // Once: getuid()/getgid() are syscalls, and every namespace call sends credentials.
@@ -66,12 +84,14 @@ Result<uint64_t> ClientImpl::ReopenSession(uint64_t ino) {
 ClientImpl::~ClientImpl() {
   buffers_->Detach();  // buffers still alive only free their memory from now on
   sessions_.Stop();    // it calls the meta server through the I/O threads stopped below
-  transport_.CloseAll();
+  transport_->CloseAll();
+  meta_transport_.CloseAll();
   if (meta_pool_) meta_pool_->CloseAll();
   io_.Stop();
 }
 
 Status ClientImpl::Start() {
+  RETURN_IF_ERROR(transport_status_);
   ASSIGN_OR_RETURN(HostPort meta, parse_host_port(options_.meta_address));
   meta_pool_ = std::make_unique<BlockingChannelPool>(std::move(meta), options_.connect_timeout);
   return run_blocking(io_.executor(), RefreshRouting());
@@ -102,8 +122,10 @@ Task<Status> ClientImpl::WriteRerouted(FileInfo file, uint64_t offset, std::span
   co_return co_await WriteAsync(std::move(file), offset, src);
 }
 
-Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
-  auto impl = std::make_unique<ClientImpl>(options);
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) { return Connect(options, {}); }
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options, const ClientHooks& hooks) {
+  auto impl = std::make_unique<ClientImpl>(options, hooks);
   RETURN_IF_ERROR(impl->Start());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
@@ -261,5 +283,6 @@ Result<FileInfo> Client::WriteAndExtend(const FileInfo& file, uint64_t offset, s
 }
 
 uint64_t Client::user_copy_bytes() const { return zcfs::user_copy_bytes(); }
+std::string_view Client::transport_name() const { return impl_->transport().name(); }
 
 }  // namespace zcfs

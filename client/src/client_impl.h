@@ -6,6 +6,7 @@
 
 #include "buffer_registry.h"
 #include "chunk_plan.h"
+#include "client_hooks.h"
 #include "dir_cache.h"
 #include "file_handles.h"
 #include "placed_read.h"
@@ -30,7 +31,7 @@ constexpr bool answered_from_memory(uint16_t m) {
 
 class ClientImpl {
  public:
-  explicit ClientImpl(ClientOptions options);
+  ClientImpl(ClientOptions options, const ClientHooks& hooks);
   ~ClientImpl();
 
   Status Start();
@@ -88,12 +89,13 @@ class ClientImpl {
   const std::shared_ptr<BufferRegistry>& buffers() { return buffers_; }
   DirCache& dir_cache() { return dir_cache_; }
   const ClientOptions& options() const { return options_; }
+  Transport& transport() { return *transport_; }
 
  private:
   // The same call from a coroutine on the I/O threads (the data path refreshing its routing table).
   template <typename Reply, typename Request>
   Task<Result<Reply>> MetaCallAsync(uint16_t method, Request request) {
-    auto channel = co_await transport_.Channel(options_.meta_address);
+    auto channel = co_await meta_transport_.Channel(options_.meta_address);
     if (!channel.ok()) co_return Status(channel.status()).Prepend("meta server");
     CallOptions call;
     call.timeout = options_.rpc_timeout;
@@ -107,6 +109,11 @@ class ClientImpl {
   Result<std::vector<asio::mutable_buffer>> PlaceReply(const std::vector<PlacedPiece>& pieces,
                                                        const pb::BatchReadReply& reply, PinSet& pins,
                                                        std::vector<char>& released, std::vector<std::byte>& sink);
+  // Over RDMA: where each piece's bytes may land, named before the request goes out (every buffer is
+  // pinned first, since the server writes while the call is in flight; a released one's piece lands
+  // in `sink`).
+  Result<std::vector<asio::mutable_buffer>> ReplySegments(const std::vector<PlacedPiece>& pieces, PinSet& pins,
+                                                          std::vector<char>& released, std::vector<std::byte>& sink);
   Status FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result, bool released,
                      PinSet& pins);
   // Data calls to one server take its connections in turn (ClientOptions::connections_per_server).
@@ -115,7 +122,9 @@ class ClientImpl {
 
   ClientOptions options_;
   IoThreads io_;
-  TcpTransport transport_;
+  Status transport_status_;                         // why ClientOptions::transport could not be had (Start() fails)
+  std::unique_ptr<Transport> transport_;            // data calls to the storage servers: TCP or RDMA
+  TcpTransport meta_transport_;                     // the data path's own meta calls (routing), always TCP
   std::unique_ptr<BlockingChannelPool> meta_pool_;  // namespace calls; made by Start()
   RoutingCache routing_;
   const size_t connections_per_server_;

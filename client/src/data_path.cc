@@ -45,9 +45,9 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
   if (auto found = buffers_->Find(dst.data(), length); found.ok()) {
     slice = std::move(*found);
   } else {
-    auto region = transport_.RegisterMemory(dst.data(), length);
+    auto region = transport_->RegisterMemory(dst.data(), length);
     if (!region.ok()) co_return region.status();
-    guard.emplace(transport_, region->id);
+    guard.emplace(*transport_, region->id);
     slice.region_id = region->id;  // no BufferLife: the caller holds its memory until the read ends
   }
   std::vector<PlacedPiece> pieces;
@@ -84,7 +84,7 @@ Task<Status> ClientImpl::WriteChunkPiece(uint64_t ino, uint32_t chunk_size, Chun
                                          std::span<const std::byte> src) {
   auto address = routing_.AddressOf(piece.target_id);
   if (!address.ok()) co_return address.status();
-  auto channel = co_await transport_.Channel(*address, NextLane());
+  auto channel = co_await transport_->Channel(*address, NextLane());
   if (!channel.ok()) co_return Status(channel.status()).Prepend("storage " + *address);
   pb::WriteChunkRequest request;
   request.set_inode(ino);

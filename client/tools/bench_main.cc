@@ -38,6 +38,7 @@ int usage() {
       "         DATASET: --layout=files [--files=64] [--size=4MiB]  |  --layout=shard [--shards=4] "
       "[--shard-size=256MiB]\n"
       "         IO:      [--threads=4] [--depth=1] [--block=1MiB] [--pattern=seq|rand] [--io-threads=2]\n"
+      "                  [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]\n"
       "         read without --seconds reads every block once; with it, loops over the dataset until the time is up.\n"
       "         --depth>1 keeps that many reads in flight per thread through a read ring (write: more writers);\n"
       "         --reap=N waits for N completions before refilling them with one Submit (default 1).\n"
@@ -63,7 +64,7 @@ int run_io_bench(const std::string& mode, const Config& config) {
       return 1;
     }
   }
-  ClientOptions client_options;
+  ClientOptions client_options = o.transport;
   client_options.meta_address = o.meta;
   client_options.io_threads = o.io_threads;
   auto client = Client::Connect(client_options);
@@ -81,6 +82,7 @@ int run_io_bench(const std::string& mode, const Config& config) {
   r.reap = o.reap;
   r.block = o.block;
   r.verified = o.verify && mode == "read";
+  if (o.mount.empty()) r.transport = (*client)->transport_name();
   Status s = mode == "read" ? run_read_bench(**client, o, &r) : run_write_bench(**client, o, &r);
   if (s.ok() && o.ceiling) s = measure_ceiling(o, &r).Prepend("--ceiling");
   if (s.ok() && o.versus_native) s = measure_versus_native(**client, o, &r).Prepend("--versus-native");

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "progress.h"
+#include "zcfs/client/transport_flags.h"
 
 namespace zcfs {
 namespace {
@@ -58,7 +59,7 @@ Status check_known(const Config& c) {
       "seconds",      "verify",          "json",         "progress",     "start-at", "ceiling",    "ceiling-file",
       "ceiling-size", "ceiling-seconds", "ceiling-tool", "versus-native"};
   for (const auto& [key, value] : c.values()) {
-    if (!kKnown.count(key)) return Error(Code::kInvalidArgument, "unknown flag --" + key);
+    if (!kKnown.count(key) && !is_transport_flag(key)) return Error(Code::kInvalidArgument, "unknown flag --" + key);
   }
   return Status::Ok();
 }
@@ -88,6 +89,7 @@ Result<IoBenchOptions> parse_io_options(const std::string& mode, const Config& c
   o.dir = c.GetString("dir", o.dir);
   o.ceiling_file = c.GetString("ceiling-file", "");
   RETURN_IF_ERROR(read_choices(c, &o));
+  RETURN_IF_ERROR(apply_transport_flags(c, o.transport));
   RETURN_IF_ERROR(read_int(c, "files", 1, 100'000'000, &o.files));
   RETURN_IF_ERROR(read_bytes(c, "size", 0, uint64_t{1} << 44, &o.size));
   RETURN_IF_ERROR(read_int(c, "shards", 1, 1'000'000, &o.shard_count));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "zcfs/client/client.h"
 #include "zcfs/common/config.h"
 #include "zcfs/common/status.h"
 
@@ -40,6 +41,7 @@ struct IoBenchOptions {
   uint64_t ceiling_size = uint64_t{1} << 30;
   double ceiling_seconds = 3;
   std::string ceiling_tool = "auto";  // auto (fio when installed), fio, builtin
+  ClientOptions transport;            // --transport, --rdma-device, --rdma-gid-index
 };
 
 // Reads the flags for `mode`; kInvalidArgument names the flag that is wrong.

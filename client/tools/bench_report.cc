@@ -87,7 +87,8 @@ std::string format_io_table(const IoResult& r) {
   std::string out = strprintf(
       "%s %s, layout %s (%llu files), %s, %d threads x depth %d%s, %s requests%s: %s in %llu requests, %.2f s\n",
       r.mode.c_str(), r.pattern == "seq" ? "sequential" : "random", r.layout.c_str(),
-      static_cast<unsigned long long>(r.files), r.path.c_str(), r.threads, r.depth,
+      static_cast<unsigned long long>(r.files),
+      (r.transport.empty() ? r.path : r.path + " over " + r.transport).c_str(), r.threads, r.depth,
       r.reap > 1 ? (" reaping " + std::to_string(r.reap)).c_str() : "", human_bytes(r.block).c_str(),
       r.verified ? ", verified" : "", human_bytes(r.bytes).c_str(), static_cast<unsigned long long>(r.requests),
       r.seconds);
@@ -109,6 +110,7 @@ std::string format_io_json(const IoResult& r) {
   double rate = per_second(static_cast<double>(r.bytes), r.seconds);
   JsonObject o;
   o.Add("mode", r.mode).Add("pattern", r.pattern).Add("layout", r.layout).Add("path", r.path);
+  o.Add("transport", r.transport);
   o.Add("threads", r.threads).Add("depth", r.depth).Add("reap", r.reap).Add("block", r.block).Add("files", r.files);
   o.Add("verified", r.verified).Add("seconds", r.seconds).Add("bytes", r.bytes).Add("requests", r.requests);
   o.Add("gb_per_s", rate / 1e9).Add("mib_per_s", rate / (1 << 20));

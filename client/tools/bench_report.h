@@ -55,10 +55,11 @@ struct VersusNative {
 
 // One read or write run.
 struct IoResult {
-  std::string mode;     // "read" or "write"
-  std::string pattern;  // "seq" or "rand"
-  std::string layout;   // "files" or "shard"
-  std::string path;     // "native", "ring" or "fuse mount"
+  std::string mode;       // "read" or "write"
+  std::string pattern;    // "seq" or "rand"
+  std::string layout;     // "files" or "shard"
+  std::string path;       // "native", "ring" or "fuse mount"
+  std::string transport;  // the native client's data transport, "tcp" or "rdma"; empty for a mount
   int threads = 0;
   int depth = 0;
   int reap = 1;  // ring path: completions waited for per refill

@@ -2,7 +2,7 @@
 //
 //   zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=64]
 //                      [--chunk-size=4MiB] [--block=1MiB] [--pattern=seq|rand] [--threads=2] [--depth=4]
-//                      [--seconds=10] [--batch=1] [--verify]
+//                      [--seconds=10] [--batch=1] [--verify] [--transport=tcp|rdma|auto ...]
 //
 // The targets come from the meta server's routing table (--meta: every online target), or straight
 // from the named storage servers (--storage: each lists the targets it serves, ListTargets; no meta
@@ -16,7 +16,8 @@
 // to 0 on every target).
 //
 // What it measures is the storage server and the wire: the same BatchRead calls the client library
-// makes, with the reply payload placed straight into each request's own buffer.
+// makes, with the reply payload placed straight into each request's own buffer (registered once per
+// reader; over --transport=rdma the server RDMA WRITEs each block into it).
 #include "bench_storage.h"
 
 #include <unistd.h>
@@ -34,11 +35,13 @@
 #include "bench_percentile.h"
 #include "zcfs.pb.h"
 #include "zcfs/client/client.h"
+#include "zcfs/client/transport_flags.h"
 #include "zcfs/common/address.h"
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
+#include "zcfs/proto/rdma/transport_choice.h"
 #include "zcfs/proto/tcp_transport.h"
 
 namespace zcfs {
@@ -58,6 +61,7 @@ struct StorageBenchOptions {
   uint32_t batch = 1;  // blocks per request
   double seconds = 10;
   bool verify = false;
+  ClientOptions transport;  // --transport, --rdma-device, --rdma-gid-index
 };
 
 struct Target {
@@ -87,7 +91,7 @@ Result<std::vector<Target>> online_targets(const std::string& meta) {
 }
 
 // The targets the storage servers at `addresses` serve (ListTargets), skipping those without an id.
-Task<Result<std::vector<Target>>> listed_targets(TcpTransport& transport, std::vector<std::string> addresses) {
+Task<Result<std::vector<Target>>> listed_targets(Transport& transport, std::vector<std::string> addresses) {
   std::vector<Target> targets;
   for (const std::string& address : addresses) {
     auto channel = co_await transport.Channel(address);
@@ -109,7 +113,7 @@ Task<Result<std::vector<Target>>> listed_targets(TcpTransport& transport, std::v
 // Where chunk k lives.
 const Target& target_of(const std::vector<Target>& targets, uint32_t chunk) { return targets[chunk % targets.size()]; }
 
-Task<Status> write_chunk(TcpTransport& transport, const Target& target, uint64_t inode, uint32_t chunk,
+Task<Status> write_chunk(Transport& transport, const Target& target, uint64_t inode, uint32_t chunk,
                          const StorageBenchOptions& o) {
   AlignedBuffer data(o.chunk_size, AlignedBuffer::Init::kUninitialized);
   for (uint64_t i = 0; i < o.chunk_size; ++i) data.data()[i] = pattern_byte(chunk, i);
@@ -129,7 +133,7 @@ Task<Status> write_chunk(TcpTransport& transport, const Target& target, uint64_t
 }
 
 // Removes the bench inode's chunks from one target; returns how many the target removed.
-Task<Result<uint32_t>> remove_chunks(TcpTransport& transport, const Target& target, uint64_t inode,
+Task<Result<uint32_t>> remove_chunks(Transport& transport, const Target& target, uint64_t inode,
                                      const StorageBenchOptions& o) {
   auto channel = co_await transport.Channel(target.address);
   if (!channel.ok()) co_return channel.status();
@@ -147,7 +151,7 @@ Task<Result<uint32_t>> remove_chunks(TcpTransport& transport, const Target& targ
 struct ReadState {
   const StorageBenchOptions* o = nullptr;
   const std::vector<Target>* targets = nullptr;
-  TcpTransport* transport = nullptr;
+  Transport* transport = nullptr;
   uint64_t inode = 0;
   Clock::time_point deadline;
   std::atomic<uint64_t> next_block{0};  // seq: the next block to read, over all chunks in order
@@ -190,6 +194,9 @@ Task<Status> read_blocks(ReadState& s, const std::vector<BlockRef>& blocks, Alig
   }
   auto reply = std::make_shared<pb::BatchReadReply>();
   CallOptions call;
+  for (size_t i = 0; i < blocks.size(); ++i) {  // RDMA: block i lands at its place in the buffer
+    call.reply_segments.emplace_back(buffer.data() + i * s.o->block, s.o->block);
+  }
   call.placement = [reply, &buffer](const FrameHeader& header,
                                     std::string_view body) -> Result<std::vector<asio::mutable_buffer>> {
     RETURN_IF_ERROR(ParseMessage(*reply, body, "batch read reply"));
@@ -247,8 +254,10 @@ Task<> reader(ReadState& s, uint64_t seed) {
   AlignedBuffer buffer(uint64_t{o.block} * o.batch, AlignedBuffer::Init::kUninitialized);
   std::mt19937_64 random(seed);
   std::vector<int64_t> latencies;
-  Status failure;
-  while (Clock::now() < s.deadline) {
+  // Registered once, as a data loader's buffers are: RDMA would otherwise register it per request.
+  auto region = s.transport->RegisterMemory(buffer.data(), buffer.size());
+  Status failure = region.status();
+  while (failure.ok() && Clock::now() < s.deadline) {
     std::vector<BlockRef> blocks = next_blocks(s, random);
     auto start = Clock::now();
     failure = co_await read_blocks(s, blocks, buffer);
@@ -257,6 +266,7 @@ Task<> reader(ReadState& s, uint64_t seed) {
     s.bytes += uint64_t{o.block} * o.batch;
     ++s.requests;
   }
+  if (region.ok()) s.transport->DeregisterMemory(region->id).IgnoreError();
   std::lock_guard lock(s.mutex);
   s.latencies_ns.insert(s.latencies_ns.end(), latencies.begin(), latencies.end());
   if (!failure.ok() && s.error.ok()) s.error = failure;
@@ -264,7 +274,15 @@ Task<> reader(ReadState& s, uint64_t seed) {
 
 Status run(const StorageBenchOptions& o) {
   IoThreads io(o.threads);
-  TcpTransport transport(io.executor());
+  ASSIGN_OR_RETURN(TransportChoice choice,
+                   make_transport_choice(o.transport.transport, o.transport.rdma_device, o.transport.rdma_gid_index));
+  auto made = MakeClientTransport(io.executor(), choice);
+  if (!made.ok()) {
+    io.Stop();
+    return made.status();
+  }
+  Transport& transport = **made;
+  std::printf("storage bench: transport %s\n", std::string(transport.name()).c_str());
   Result<std::vector<Target>> listed =
       o.storage.empty() ? online_targets(o.meta)
                         : asio::co_spawn(io.executor(), listed_targets(transport, o.storage), asio::use_future).get();
@@ -347,7 +365,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: zcfs-bench storage (--meta=HOST:PORT | --storage=HOST:PORT[,HOST:PORT...]) [--chunks=N]\n"
                "                          [--chunk-size=BYTES] [--block=BYTES] [--pattern=seq|rand] [--threads=N]\n"
-               "                          [--depth=N] [--seconds=S] [--batch=N] [--verify]\n");
+               "                          [--depth=N] [--seconds=S] [--batch=N] [--verify]\n"
+               "                          [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]\n");
   return 2;
 }
 
@@ -397,6 +416,10 @@ int run_storage_bench(const Config& config) {
   o.batch = static_cast<uint32_t>(*batch);
   o.seconds = static_cast<double>(*seconds);
   o.verify = *verify;
+  if (Status t = apply_transport_flags(config, o.transport); !t.ok()) {
+    std::fprintf(stderr, "zcfs-bench storage: %s\n", t.message().c_str());
+    return usage();
+  }
   Status s = run(o);
   if (!s.ok()) {
     std::fprintf(stderr, "zcfs-bench storage: %s\n", s.ToString().c_str());

@@ -1,6 +1,7 @@
 // zcfs: the command-line client.
 //
-//   zcfs [--meta=HOST:PORT] [--jobs=N] [--progress] COMMAND ARGS   (see usage() below)
+//   zcfs [--meta=HOST:PORT] [--jobs=N] [--progress] [--transport=tcp|rdma|auto ...] COMMAND ARGS
+//   (see usage() below)
 //
 // The meta server address comes from --meta, else $ZCFS_META, else 127.0.0.1:8000. Errors name the
 // path and the cause ("zcfs: get /a/b: no such file or directory (...)") and exit with 1; bad usage
@@ -14,6 +15,7 @@
 #include "cli_cluster.h"
 #include "cli_common.h"
 #include "progress.h"
+#include "zcfs/client/transport_flags.h"
 #include "zcfs/common/config.h"
 
 namespace zcfs {
@@ -34,7 +36,9 @@ int usage() {
                "  cluster status       list the storage nodes and targets with their state and use\n"
                "put and get copy --jobs files (or 8 MiB pieces of a large file) at once (default 4), with a\n"
                "progress bar on stderr when it is a terminal or with --progress.\n"
-               "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n");
+               "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n"
+               "Data moves over --transport=tcp (default), rdma or auto, with --rdma-device=NAME and\n"
+               "--rdma-gid-index=N for RDMA (docs/rdma.md).\n");
   return 2;
 }
 
@@ -77,7 +81,7 @@ bool valid_for(const std::string& cmd, const std::string& flags, size_t words) {
 // Fills `options` from the long flags; false on an unknown flag or a bad value.
 bool read_flags(const Config& config, CliOptions* options) {
   for (const auto& [key, value] : config.values()) {
-    if (key != "meta" && key != "jobs" && key != "progress") return false;
+    if (key != "meta" && key != "jobs" && key != "progress" && !is_transport_flag(key)) return false;
   }
   auto jobs = config.GetInt("jobs", 4);
   auto progress = config.GetBool("progress", false);
@@ -122,6 +126,10 @@ int run(int argc, char** argv) {
   const char* env_meta = std::getenv("ZCFS_META");
   ClientOptions client_options;
   client_options.meta_address = config.GetString("meta", env_meta != nullptr ? env_meta : "127.0.0.1:8000");
+  if (Status s = apply_transport_flags(config, client_options); !s.ok()) {
+    std::fprintf(stderr, "zcfs: %s\n", s.message().c_str());
+    return usage();
+  }
   auto client = Client::Connect(client_options);
   if (!client.ok()) return fail("connect to " + client_options.meta_address, client.status());
   return dispatch(**client, line.words, options);

@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "zcfs/client/transport_flags.h"
 #include "zcfs/common/config.h"
 
 namespace zcfs {
@@ -34,7 +35,8 @@ Status translate_option(std::string_view opt, std::vector<std::string>* flags, M
     flags->push_back("--" + flag + "=true");
   } else if (eq != std::string_view::npos &&
              (name == "entry_timeout" || name == "attr_timeout" || name == "io_timeout" || name == "threads" ||
-              name == "readahead_kb" || name == "readahead_pool_mb")) {
+              name == "readahead_kb" || name == "readahead_pool_mb" || name == "transport" || name == "rdma_device" ||
+              name == "rdma_gid_index")) {
     std::string flag(name);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=" + value);
@@ -110,7 +112,7 @@ Status apply_config(const Config& config, MountArgs* args) {
   args->threads = static_cast<int>(threads);
   args->session_renew_ms = static_cast<int>(renew_ms);
   args->ready_file = config.GetString("ready-file", "");
-  return Status::Ok();
+  return apply_transport_flags(config, args->transport);
 }
 
 }  // namespace

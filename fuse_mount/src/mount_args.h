@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "zcfs/client/client.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/common/status.h"
 #include "zcfs_fuse.h"
@@ -30,6 +31,9 @@ struct MountArgs {
   // several requests may take a small multiple. Long enough that a slow disk under load is not failed.
   double io_timeout = 30.0;
   std::string ready_file;
+  // The data transport to the storage servers: --transport, --rdma-device, --rdma-gid-index
+  // (-o transport=rdma,rdma_device=mlx5_0,rdma_gid_index=3); only those fields are set.
+  ClientOptions transport;
   LogLevel log_level = LogLevel::kInfo;
   std::vector<std::string> kernel_flags;  // generic mount flags passed on to the kernel (nodev, noatime...)
 };

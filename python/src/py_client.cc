@@ -81,7 +81,8 @@ auto blocking(const PyClient& self, const std::string& path, Call call) {
 }  // namespace
 
 PyClient::PyClient(const std::string& meta, int io_threads, const py::object& rpc_timeout,
-                   const py::object& connect_timeout, bool verify_checksums)
+                   const py::object& connect_timeout, bool verify_checksums, const std::string& transport,
+                   const std::string& rdma_device, int rdma_gid_index)
     : meta_(meta) {
   ClientOptions options;
   options.meta_address = meta;
@@ -89,6 +90,9 @@ PyClient::PyClient(const std::string& meta, int io_threads, const py::object& rp
   options.rpc_timeout = to_millis(rpc_timeout, options.rpc_timeout, "rpc_timeout");
   options.connect_timeout = to_millis(connect_timeout, options.connect_timeout, "connect_timeout");
   options.verify_checksums = verify_checksums;
+  options.transport = transport;
+  options.rdma_device = rdma_device;
+  options.rdma_gid_index = rdma_gid_index;
   rpc_timeout_ = options.rpc_timeout;
   Result<std::unique_ptr<Client>> client = Error(Code::kInternal, "not connected");
   {
@@ -250,13 +254,16 @@ torch.frombuffer(buf, dtype=torch.uint8) are views of the same memory, and keep 
       .def("__repr__", [](const PyBuffer& b) { return "zcfs.Buffer(size=" + std::to_string(b.size()) + ")"; });
 
   py::class_<PyClient>(m, "Client", "A connection to a zcfs cluster (see the zcfs package docstring).")
-      .def(py::init<const std::string&, int, const py::object&, const py::object&, bool>(),
+      .def(py::init<const std::string&, int, const py::object&, const py::object&, bool, const std::string&,
+                    const std::string&, int>(),
            py::arg("meta") = "127.0.0.1:8000", py::kw_only(), py::arg("io_threads") = 0,
            py::arg("rpc_timeout") = py::none(), py::arg("connect_timeout") = py::none(),
-           py::arg("verify_checksums") = false)
+           py::arg("verify_checksums") = false, py::arg("transport") = "tcp", py::arg("rdma_device") = "",
+           py::arg("rdma_gid_index") = 0)
       .def_property_readonly("meta", &PyClient::meta)
       .def_property_readonly("closed", &PyClient::closed)
       .def_property_readonly("user_copy_bytes", &PyClient::user_copy_bytes)
+      .def_property_readonly("transport", [](const PyClient& c) { return std::string(c.get()->transport_name()); })
       .def("close", &PyClient::Close)
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](PyClient& c, py::args) { c.Close(); })

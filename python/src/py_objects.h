@@ -29,7 +29,7 @@ class PyRing;
 class PyClient {
  public:
   PyClient(const std::string& meta, int io_threads, const py::object& rpc_timeout, const py::object& connect_timeout,
-           bool verify_checksums);
+           bool verify_checksums, const std::string& transport, const std::string& rdma_device, int rdma_gid_index);
   ~PyClient();
 
   // The connected client; ForkError in a child process, ValueError once closed.

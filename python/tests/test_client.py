@@ -104,6 +104,16 @@ class NamespaceTest(ClientTestCase):
         with self.assertRaisesRegex(ValueError, "closed"):
             other.stat("/")
 
+    def test_transport_choice(self):
+        self.assertEqual(self.client.transport, "tcp")
+        with zcfs.Client(cluster.meta_address, transport="auto") as auto:  # no RDMA device here: TCP
+            self.assertIn(auto.transport, ("tcp", "rdma"))
+            self.assertEqual(auto.listdir("/"), self.client.listdir("/"))
+        with self.assertRaises(OSError) as e:
+            zcfs.Client(cluster.meta_address, transport="infiniband")
+        self.assertEqual(e.exception.errno, errno.EINVAL)
+        self.assertIn("tcp, rdma or auto", str(e.exception))
+
 
 class FileTest(ClientTestCase):
     def test_write_read_seek_pread(self):

@@ -49,7 +49,8 @@ Status StorageNode::Init() {
   server_->SetWriterOptions(writer);
   service_->RegisterWith(*server_);
   // Before Listen: the RDMA handshake is a method of this server.
-  ASSIGN_OR_RETURN(rdma_server_, ServeRdmaIfChosen(*server_, threads_.NextExecutor(), options_.transport));
+  ASSIGN_OR_RETURN(rdma_server_,
+                   ServeRdmaIfChosen(*server_, threads_.NextExecutor(), options_.transport, options_.open_rdma_device));
   ASSIGN_OR_RETURN(endpoint_, server_->Listen(options_.listen));
   std::string address = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
   LOG_INFO << "serving " << targets.size() << " target(s) on " << address;

@@ -1,5 +1,5 @@
 // Unit tests of the daemon's command line (fuse_mount/src/mount_args.h): the io_timeout option as
-// flag and as -o option, its default, and refusals that name the option.
+// flag and as -o option, its default, and refusals that name the option; the transport options.
 #include "mount_args.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +36,30 @@ TEST(MountArgsTest, IoTimeoutRefusesNonsense) {
     EXPECT_NE(args.status().message().find("io-timeout"), std::string::npos) << args.status().ToString();
   }
   EXPECT_FALSE(parse({"h:1", "/mnt", "-o", "io_timeout"}).ok()) << "io_timeout needs a value";
+}
+
+TEST(MountArgsTest, TransportFromFlagsOrOptions) {
+  auto plain = parse({"--meta=h:1", "/mnt"});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->transport.transport, "tcp");
+  auto flags = parse({"--meta=h:1", "--transport=auto", "--rdma-device=rxe0", "/mnt"});
+  ASSERT_TRUE(flags.ok()) << flags.status().ToString();
+  EXPECT_EQ(flags->transport.transport, "auto");
+  EXPECT_EQ(flags->transport.rdma_device, "rxe0");
+  auto options = parse({"h:1", "/mnt", "-o", "ro,transport=rdma,rdma_device=mlx5_0,rdma_gid_index=3"});
+  ASSERT_TRUE(options.ok()) << options.status().ToString();
+  EXPECT_EQ(options->transport.transport, "rdma");
+  EXPECT_EQ(options->transport.rdma_device, "mlx5_0");
+  EXPECT_EQ(options->transport.rdma_gid_index, 3);
+}
+
+TEST(MountArgsTest, TransportRefusesNonsense) {
+  auto kind = parse({"h:1", "/mnt", "-o", "transport=ib"});
+  ASSERT_FALSE(kind.ok());
+  EXPECT_NE(kind.status().message().find("tcp, rdma or auto"), std::string::npos) << kind.status().ToString();
+  auto gid = parse({"--meta=h:1", "--rdma-gid-index=300", "/mnt"});
+  ASSERT_FALSE(gid.ok());
+  EXPECT_NE(gid.status().message().find("rdma-gid-index"), std::string::npos) << gid.status().ToString();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/local_cluster.h"
+#include "support/random_data.h"
 #include "zcfs/client/client.h"
 
 namespace zcfs {
@@ -21,12 +22,7 @@ using namespace std::chrono_literals;
 
 constexpr uint32_t kChunk = 64 << 10;
 
-std::vector<std::byte> random_data(size_t size, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::byte> data(size);
-  for (auto& b : data) b = static_cast<std::byte>(rng());
-  return data;
-}
+using testing::random_data;
 
 bool has(const Status& status, std::string_view part) { return status.message().find(part) != std::string::npos; }
 

@@ -51,6 +51,11 @@ typedef struct zcfs_options {
   int32_t io_threads;         /* threads serving the client's connections; 0: default (2) */
   /* Nonzero: check an end-to-end CRC32C of every read piece; a mismatch fails the read (-EIO). */
   int32_t verify_checksums;
+  /* Data transport to the storage servers: "tcp", "rdma" or "auto"; NULL: "tcp" (see
+   * ClientOptions::transport in zcfs/client/client.h and docs/rdma.md). */
+  const char* transport;
+  const char* rdma_device; /* NULL: the first RDMA device found */
+  int32_t rdma_gid_index;  /* GID table entry the queue pairs use */
 } zcfs_options;
 
 /* Fills *options with the defaults (all zero/NULL). */

@@ -23,6 +23,16 @@ std::string_view transport_kind_name(TransportKind kind) {
   return "?";
 }
 
+Result<TransportChoice> make_transport_choice(std::string_view kind, std::string device, int64_t gid_index) {
+  TransportChoice choice;
+  ASSIGN_OR_RETURN(choice.kind, parse_transport_kind(kind));
+  if (gid_index < 0 || gid_index > 255) return Error(Code::kInvalidArgument, "--rdma-gid-index must be in 0..255");
+  choice.device.name = std::move(device);
+  choice.device.gid_index = static_cast<uint8_t>(gid_index);
+  choice.rdma.connect.sgid_index = static_cast<uint8_t>(gid_index);
+  return choice;
+}
+
 namespace {
 
 // Opens the device and checks that the port the QPs will use is up.

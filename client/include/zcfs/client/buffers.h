@@ -24,8 +24,10 @@ struct BufferOptions {
 };
 
 // One registered range of memory. Deregisters on destruction (and frees it if the client allocated
-// it). Reads still in flight into the buffer when it is destroyed complete with kCancelled and never
-// write into the released memory: the destructor waits for placements that already started.
+// it). Reads still in flight into the buffer when it is destroyed never write into the released
+// memory: over TCP those that had not started placing their bytes complete with kCancelled and the
+// destructor waits for placements that already started; over RDMA, where the server may write at any
+// moment between request and reply, the destructor waits for the reads in flight to end.
 // A buffer may outlive its Client; it then only frees its memory.
 class RegisteredBuffer {
  public:

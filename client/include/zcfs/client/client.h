@@ -152,14 +152,24 @@ struct ClientOptions {
   std::chrono::milliseconds dir_cache_ttl{1000};
   // Credentials sent with namespace changes; default: the process's uid/gid when it connected.
   std::optional<Credentials> cred;
+  // How data moves between this client and the storage servers (the meta server is always reached
+  // over TCP): "tcp"; "rdma", where the servers RDMA WRITE read data straight into the caller's
+  // registered memory and RDMA READ written data from it (Connect fails without a usable RDMA device);
+  // "auto", RDMA when a device's port is up, else TCP. RDMA needs storage servers started with
+  // --transport=rdma or auto (docs/rdma.md).
+  std::string transport = "tcp";
+  std::string rdma_device;  // RDMA device name ("mlx5_0", "rxe0"); empty: the first one found
+  int rdma_gid_index = 0;   // GID table entry the queue pairs use (RoCE v2: the IPv4-mapped one)
 };
 
 class ClientImpl;
+struct ClientHooks;  // what tests may swap in (client/src/client_hooks.h): an emulated RDMA device
 
 class Client {
  public:
   // Connects to the meta server and fetches the routing table.
   static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options, const ClientHooks& hooks);
   ~Client();
 
   // ---- namespace by inode ----
@@ -257,6 +267,8 @@ class Client {
 
   // Bytes the client's data path copied in user space since start (reads place data directly: 0).
   uint64_t user_copy_bytes() const;
+  // The data transport in use: "tcp" or "rdma" (what ClientOptions::transport "auto" chose).
+  std::string_view transport_name() const;
 
  private:
   explicit Client(std::unique_ptr<ClientImpl> impl);

@@ -44,6 +44,10 @@ class Transport {
   virtual Result<RegionHandle> RegisterMemory(void* addr, size_t length) = 0;
   virtual Status DeregisterMemory(uint64_t region_id) = 0;
   virtual Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const = 0;
+  // Whether the peer writes reply payloads into this side's memory by itself (RDMA WRITE), at any
+  // time between sending a call and its reply, into the memory the call named before it was sent
+  // (CallOptions::reply_segments). False: the receive loop places them (TCP).
+  virtual bool peer_places_replies() const { return false; }
   Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer) { return Channel(peer, 0); }
   // The channel of connection `lane` (0, 1, ...) to `peer`.
   virtual Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) = 0;

@@ -38,7 +38,8 @@ class StorageNode {
     StorageServiceOptions service;                          // read memory budgets, batch limits
     size_t zerocopy_threshold = kDefaultZerocopyThreshold;  // replies this large use MSG_ZEROCOPY; 0 = never
     bool zerocopy_loopback = false;                         // also to loopback peers (costs there: rpc_server.h)
-    TransportChoice transport;  // --transport: also serve RDMA (TCP is always served)
+    TransportChoice transport;                              // --transport: also serve RDMA (TCP is always served)
+    DeviceOpener open_rdma_device = rdma::OpenIbDevice;     // tests: a device of an emulated fabric
   };
 
   // Opens the targets, starts serving, and starts registering with the meta server (in the background).

@@ -62,6 +62,7 @@ class RdmaTransport : public Transport {
   Result<RegionHandle> RegisterMemory(void* addr, size_t length) override;
   Status DeregisterMemory(uint64_t region_id) override;
   Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const override;
+  bool peer_places_replies() const override { return true; }
   using Transport::Channel;
   // Each lane is its own QP (and control connection).
   Task<Result<std::shared_ptr<RpcChannel>>> Channel(const std::string& peer, size_t lane) override;

@@ -8,6 +8,7 @@
 // RDMA handshake happens (rdma_transport.h). Thread-safe (free functions).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,11 @@ struct TransportChoice {
   rdma::IbDeviceOptions device;  // --rdma-device, --rdma-port, --rdma-gid-index
   RdmaOptions rdma;              // credits, message size, QP attributes
 };
+
+// The choice that --transport=KIND --rdma-device=DEVICE --rdma-gid-index=GID_INDEX name (the GID index
+// is both the one the device is checked at and the one the queue pairs use); bad values are
+// kInvalidArgument naming the flag.
+Result<TransportChoice> make_transport_choice(std::string_view kind, std::string device, int64_t gid_index);
 
 // The RDMA device to use: null for tcp, and for auto when none is usable (`why` says why); an error
 // for rdma when none is usable. `open` opens a device (tests pass an emulated one).
