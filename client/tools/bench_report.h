@@ -48,6 +48,7 @@ struct CeilingResult {
 
 // A --mount run against the same run through the native API (--versus-native).
 struct VersusNative {
+  uint64_t native_bytes = 0;  // read by the native run
   double native_bytes_per_s = 0;
   double ratio = 0;                        // mount / native
   static constexpr double kTarget = 0.75;  // design.md: FUSE sequential reads >= 75 % of the native API
