@@ -82,7 +82,10 @@ void ReadAhead::Advance(const FileInfo& file, uint64_t version, uint64_t offset,
     pieces_.pop_front();
   }
   if (pieces_.empty()) {
-    window_start_ = window_end_ = end;
+    // Nothing read ahead yet (a file's first read, or the reader caught up): the window starts with
+    // this request's own bytes, so they are the first asked of the storage server and this request
+    // waits for them alone - not behind the window read for the requests after it.
+    window_start_ = window_end_ = offset;
   } else {
     window_start_ = pieces_.front()->offset;
   }

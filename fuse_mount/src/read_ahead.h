@@ -5,7 +5,9 @@
 // server, and with direct_io there is no kernel read-ahead at all. A handle that reads sequentially
 // gets the `window` bytes after its last request read ahead, in pieces of kMaxIo, into registered
 // buffers of the mount-wide ReadAheadPool; a request the window covers is answered from those
-// buffers (after waiting for pieces still in flight) instead of going to the storage servers.
+// buffers (after waiting for pieces still in flight) instead of going to the storage servers. When
+// nothing is read ahead yet (the first read of a file), the window starts at the request itself, so
+// its own piece is asked for first and it does not wait behind the read-ahead of later requests.
 //
 // Stale data: the window belongs to one data version of the inode (InodeState::data_version()); a
 // write or truncate through this mount moves it and the window is dropped. Changes made by other
