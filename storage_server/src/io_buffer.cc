@@ -62,9 +62,9 @@ size_t BufferPool::available() const {
   return free_.size();
 }
 
-std::vector<std::span<std::byte>> BufferPool::regions() {
+std::vector<std::span<std::byte>> BufferPool::regions() const {
   std::vector<std::span<std::byte>> out;
-  for (auto& b : buffers_) out.push_back(b.span());
+  for (const auto& b : buffers_) out.emplace_back(const_cast<std::byte*>(b.data()), b.size());
   return out;
 }
 

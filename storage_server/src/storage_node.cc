@@ -51,6 +51,12 @@ Status StorageNode::Init() {
   // Before Listen: the RDMA handshake is a method of this server.
   ASSIGN_OR_RETURN(rdma_server_,
                    ServeRdmaIfChosen(*server_, threads_.NextExecutor(), options_.transport, options_.open_rdma_device));
+  if (rdma_server_) {
+    // Piece reads land in the I/O buffer pool: registered once, replies from it are sent as they are.
+    for (std::span<std::byte> buffer : block_io_->pool().regions()) {
+      RETURN_IF_ERROR(rdma_server_->RegisterSendMemory(buffer));
+    }
+  }
   ASSIGN_OR_RETURN(endpoint_, server_->Listen(options_.listen));
   std::string address = endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
   LOG_INFO << "serving " << targets.size() << " target(s) on " << address;

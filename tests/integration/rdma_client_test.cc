@@ -167,6 +167,43 @@ TEST_F(RdmaClientTest, ReadsAreRdmaWrittenIntoTheCallersMemoryWithNoUserCopy) {
   }
 }
 
+// On a NIC a memory registration is a system call and a page pinning: reads into a registered buffer
+// must not register anything per read, on either side (the servers registered their I/O buffer pool
+// once, the client its buffer).
+TEST_F(RdmaClientTest, ReadsIntoARegisteredBufferRegisterNoMemoryOnEitherSide) {
+  const auto data = random_data(8 * kChunk, 6);
+  MakeFile("registered", data);
+  auto handle = client_->OpenHandle("/registered", O_RDONLY);
+  ASSERT_TRUE(handle.ok()) << handle.status().ToString();
+  auto buffer = client_->AllocateBuffer(data.size());
+  ASSERT_TRUE(buffer.ok()) << buffer.status().ToString();
+  auto ring = client_->CreateReadRing({.depth = 8});
+  ASSERT_TRUE(ring.ok());
+  auto read_all = [&] {
+    for (uint64_t k = 0; k < 8; ++k) {
+      ASSERT_TRUE((*ring)->Prepare({*handle, k * kChunk, kChunk, (*buffer)->data() + k * kChunk, k}).ok());
+    }
+    ASSERT_TRUE((*ring)->Submit().ok());
+    std::vector<ReadCompletion> done(8);
+    for (size_t got = 0; got < done.size();) {
+      size_t n = (*ring)->Wait(std::span(done).subspan(got), done.size() - got, 60s);
+      ASSERT_GT(n, 0u) << "no completion within a minute";
+      got += n;
+    }
+    for (const auto& completion : done) ASSERT_TRUE(completion.status.ok()) << completion.status.ToString();
+    EXPECT_EQ(std::memcmp((*buffer)->data(), data.data(), data.size()), 0);
+  };
+  ASSERT_NO_FATAL_FAILURE(read_all());  // connects the queue pairs of both servers' lanes
+  ASSERT_NO_FATAL_FAILURE(read_all());
+  const uint64_t registrations = fabric_.stats().registrations;
+  const uint64_t writes = fabric_.stats().rdma_writes;
+  ASSERT_NO_FATAL_FAILURE(read_all());
+  EXPECT_GE(fabric_.stats().rdma_writes, writes + 8);
+  EXPECT_EQ(fabric_.stats().registrations, registrations) << "memory was registered for single reads";
+  ring->reset();
+  EXPECT_TRUE(client_->CloseHandle(*handle).ok());
+}
+
 TEST_F(RdmaClientTest, HolesReadAsZerosAndShortReadsStopAtTheEnd) {
   const auto tail = random_data(kChunk / 2, 2);
   FileInfo file = MakeFile("sparse", tail, 3 * kChunk + 100);  // chunks 0-2 never written

@@ -130,6 +130,7 @@ class EmulatedPd : public ProtectionDomain {
       return Error(Code::kInvalidArgument, "remote write access needs local write access too (as with verbs)");
     }
     std::lock_guard lock(core_->mu);
+    ++core_->stats.registrations;
     uint32_t key = core_->next_key++;  // never reused: a stale key fails instead of aliasing new memory
     MrCore mr{pd_, static_cast<std::byte*>(addr), length, flags};
     core_->mrs[key] = mr;

@@ -66,10 +66,9 @@ void RdmaContext::Detach(uint32_t qp_num) {
   endpoints_.erase(qp_num);
 }
 
-Result<RegionHandle> RdmaContext::RegisterRegion(void* addr, size_t length) {
+Result<RegionHandle> RdmaContext::RegisterRegion(void* addr, size_t length, uint32_t access_flags) {
   if (addr == nullptr || length == 0) return Error(Code::kInvalidArgument, "cannot register an empty memory range");
-  ASSIGN_OR_RETURN(auto mr,
-                   pd_->RegisterMemory(addr, length, access::kLocalWrite | access::kRemoteWrite | access::kRemoteRead));
+  ASSIGN_OR_RETURN(auto mr, pd_->RegisterMemory(addr, length, access_flags));
   ASSIGN_OR_RETURN(RegionHandle handle, regions_.Add(addr, length, mr->rkey()));
   std::lock_guard lock(mutex_);
   region_mrs_[handle.id] = std::move(mr);

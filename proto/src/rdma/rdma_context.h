@@ -41,8 +41,11 @@ class RdmaContext {
   void Attach(uint32_t qp_num, std::weak_ptr<RdmaEndpoint> endpoint);
   void Detach(uint32_t qp_num);
 
-  // Long-lived regions (Transport::RegisterMemory): local write, remote read and write.
-  Result<RegionHandle> RegisterRegion(void* addr, size_t length);
+  // Long-lived regions: by default local write, remote read and write (Transport::RegisterMemory);
+  // a server's send buffers take local access only (RdmaServer::RegisterSendMemory).
+  Result<RegionHandle> RegisterRegion(void* addr, size_t length,
+                                      uint32_t access = rdma::access::kLocalWrite | rdma::access::kRemoteWrite |
+                                                        rdma::access::kRemoteRead);
   Status DeregisterRegion(uint64_t region_id);
   Result<std::span<std::byte>> Resolve(uint64_t region_id, uint64_t offset, uint64_t length) const {
     return regions_.Resolve(region_id, offset, length);

@@ -61,6 +61,7 @@ class ServerSide : public std::enable_shared_from_this<ServerSide> {
     std::lock_guard lock(mutex_);
     return endpoints_.size();
   }
+  RdmaContext& context() { return *context_; }
 
  private:
   void Forget(RdmaEndpoint* endpoint) {
@@ -216,6 +217,10 @@ Result<std::unique_ptr<RdmaServer>> RdmaServer::Create(RpcServer& server, asio::
 }
 
 void RdmaServer::Stop() { side_->Stop(); }
+
+Status RdmaServer::RegisterSendMemory(std::span<std::byte> memory) {
+  return side_->context().RegisterRegion(memory.data(), memory.size(), rdma::access::kLocalWrite).status();
+}
 
 size_t RdmaServer::connection_count() const { return side_->count(); }
 

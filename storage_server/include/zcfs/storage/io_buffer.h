@@ -65,8 +65,9 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
   size_t available() const;
   // How many Acquire() calls had to allocate instead.
   uint64_t fallback_count() const { return fallbacks_.load(); }
-  // The memory of every pooled buffer, in index order (for kernel registration).
-  std::vector<std::span<std::byte>> regions();
+  // The memory of every pooled buffer, in index order (for registration with the kernel or a NIC; the
+  // memory is lent out writable, so the spans are too).
+  std::vector<std::span<std::byte>> regions() const;
 
  private:
   friend class IoBuffer;

@@ -44,6 +44,7 @@ struct EmulatedStats {
   uint64_t rdma_reads = 0;   // successful RDMA READs
   uint64_t sends = 0;        // successful SENDs
   uint64_t error_completions = 0;
+  uint64_t registrations = 0;  // memory regions registered (each a system call and a pinning on hardware)
 };
 
 class EmulatedFabric {

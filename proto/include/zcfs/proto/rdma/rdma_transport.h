@@ -84,6 +84,11 @@ class RdmaServer {
   static Result<std::unique_ptr<RdmaServer>> Create(RpcServer& server, asio::any_io_executor executor,
                                                     std::unique_ptr<rdma::Device> device, RdmaOptions options = {});
   ~RdmaServer();  // Stop()
+  // Registers memory the server's replies are sent from for as long as the server lives (a storage
+  // server's disk read buffers), so a reply from it needs no registration of its own - on a real NIC a
+  // registration is a system call and a page pinning per reply. Local access only: no peer can read or
+  // write it. Reply memory outside such regions is registered per reply.
+  Status RegisterSendMemory(std::span<std::byte> memory);
   // Closes every RDMA connection. Idempotent.
   void Stop();
   size_t connection_count() const;
