@@ -49,8 +49,7 @@ Status StorageNode::Init() {
   server_->SetWriterOptions(writer);
   service_->RegisterWith(*server_);
   // Before Listen: the RDMA handshake is a method of this server.
-  ASSIGN_OR_RETURN(rdma_server_,
-                   ServeRdmaIfChosen(*server_, threads_.NextExecutor(), options_.transport, options_.open_rdma_device));
+  ASSIGN_OR_RETURN(rdma_server_, ServeRdmaIfChosen(*server_, options_.transport, options_.open_rdma_device));
   if (rdma_server_) {
     // Piece reads land in the I/O buffer pool: registered once, replies from it are sent as they are.
     for (std::span<std::byte> buffer : block_io_->pool().regions()) {

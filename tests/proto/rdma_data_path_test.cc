@@ -43,8 +43,7 @@ class RdmaDataPathTest : public ::testing::Test {
     service_ = std::make_unique<StorageService>(server_io_.executor(), std::vector<StorageTarget*>{target_.get()});
     server_ = std::make_unique<RpcServer>(server_io_.context());
     service_->RegisterWith(*server_);
-    auto rdma_server =
-        RdmaServer::Create(*server_, server_io_.executor(), std::move(fabric_.OpenDevice("storage")).value());
+    auto rdma_server = RdmaServer::Create(*server_, std::move(fabric_.OpenDevice("storage")).value());
     ASSERT_TRUE(rdma_server.ok()) << rdma_server.status().ToString();
     rdma_server_ = std::move(*rdma_server);
     auto transport = RdmaTransport::Create(client_io_.executor(), std::move(fabric_.OpenDevice("client")).value());

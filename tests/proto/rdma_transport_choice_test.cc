@@ -60,10 +60,10 @@ TEST_F(TransportChoiceTest, ClientTransportFollowsTheChoiceAndTheDevice) {
 
 TEST_F(TransportChoiceTest, ServerServesRdmaOnlyWhenChosenAndAvailable) {
   RpcServer server(io_.context());
-  auto none = ServeRdmaIfChosen(server, io_.executor(), choice_of(TransportKind::kAuto), NoDevice());
+  auto none = ServeRdmaIfChosen(server, choice_of(TransportKind::kAuto), NoDevice());
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(*none, nullptr);
-  auto served = ServeRdmaIfChosen(server, io_.executor(), choice_of(TransportKind::kRdma), Emulated());
+  auto served = ServeRdmaIfChosen(server, choice_of(TransportKind::kRdma), Emulated());
   ASSERT_TRUE(served.ok()) << served.status().ToString();
   EXPECT_NE(*served, nullptr);
   (*served)->Stop();

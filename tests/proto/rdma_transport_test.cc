@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "zcfs/proto/gather.h"
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/rdma/emulated_verbs.h"
@@ -46,8 +50,7 @@ class RdmaTransportTest : public ::testing::Test {
       co_await timer.async_wait(asio::use_awaitable);
       co_return RpcReply{};
     });
-    auto rdma_server =
-        RdmaServer::Create(*server_, server_io_.executor(), std::move(fabric_.OpenDevice("server")).value(), options);
+    auto rdma_server = RdmaServer::Create(*server_, std::move(fabric_.OpenDevice("server")).value(), options);
     ASSERT_TRUE(rdma_server.ok()) << rdma_server.status().ToString();
     rdma_server_ = std::move(*rdma_server);
     auto transport =
@@ -166,6 +169,48 @@ TEST_F(RdmaTransportTest, ServerStopSaysGoodbye) {
   rdma_server_->Stop();
   auto r = Call(kEcho, "after stop", with_timeout(30s));
   EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+}
+
+// An RDMA connection lives on the I/O thread of its TCP control connection, so a server on two I/O
+// threads serves two connections on two threads instead of putting every RDMA connection on one.
+TEST(RdmaServerThreadsTest, EachConnectionLivesOnItsControlConnectionsThread) {
+  rdma::EmulatedFabric fabric;
+  IoContextPool server_threads(2);
+  RpcServer server(server_threads);
+  std::mutex mutex;
+  std::set<std::thread::id> serving;
+  server.Register(kEcho, [&](RpcRequest& req) -> Task<RpcReply> {
+    {
+      std::lock_guard lock(mutex);
+      serving.insert(std::this_thread::get_id());
+    }
+    RpcReply reply;
+    reply.body = req.body;
+    co_return reply;
+  });
+  auto rdma_server = RdmaServer::Create(server, std::move(fabric.OpenDevice("server")).value());
+  ASSERT_TRUE(rdma_server.ok()) << rdma_server.status().ToString();
+  auto endpoint = server.Listen(HostPort{"127.0.0.1", 0});
+  ASSERT_TRUE(endpoint.ok());
+  const std::string peer = "127.0.0.1:" + std::to_string(endpoint->port());
+  IoThreads client_io{1};
+  auto transport = RdmaTransport::Create(client_io.executor(), std::move(fabric.OpenDevice("client")).value());
+  ASSERT_TRUE(transport.ok()) << transport.status().ToString();
+  for (size_t lane = 0; lane < 2; ++lane) {
+    auto reply = run_blocking(client_io.executor(), [&]() -> Task<Result<RpcResponse>> {
+      auto channel = co_await (*transport)->Channel(peer, lane);
+      if (!channel.ok()) co_return channel.status();
+      co_return co_await (*channel)->Call(kEcho, "lane " + std::to_string(lane), with_timeout(5s));
+    }());
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    EXPECT_EQ(reply->body, "lane " + std::to_string(lane));
+  }
+  EXPECT_EQ(serving.size(), 2u) << "both RDMA connections were served on one thread";
+  transport->reset();
+  (*rdma_server)->Stop();
+  server.Stop();
+  server_threads.Stop();
+  client_io.Stop();
 }
 
 }  // namespace

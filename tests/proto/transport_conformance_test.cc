@@ -69,8 +69,7 @@ class TransportConformanceTest : public ::testing::TestWithParam<std::string> {
     register_handlers(*server_);
     if (rdma()) {
       fabric_ = std::make_unique<rdma::EmulatedFabric>();
-      auto rdma_server = RdmaServer::Create(*server_, server_io_.executor(),
-                                            std::move(fabric_->OpenDevice("server")).value(), rdma_options);
+      auto rdma_server = RdmaServer::Create(*server_, std::move(fabric_->OpenDevice("server")).value(), rdma_options);
       ASSERT_TRUE(rdma_server.ok()) << rdma_server.status().ToString();
       rdma_server_ = std::move(*rdma_server);
       auto transport =

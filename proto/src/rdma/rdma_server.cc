@@ -21,13 +21,13 @@ using Op = RdmaEndpoint::Op;
 
 class ServerSide : public std::enable_shared_from_this<ServerSide> {
  public:
-  ServerSide(RpcServer& rpc, asio::any_io_executor executor, std::shared_ptr<RdmaContext> context)
-      : rpc_(rpc), executor_(std::move(executor)), context_(std::move(context)) {}
+  ServerSide(RpcServer& rpc, std::shared_ptr<RdmaContext> context) : rpc_(rpc), context_(std::move(context)) {}
 
-  // method::kRdmaConnect: connects a QP to the client's and answers with this side's half.
-  Result<std::string> Accept(const RpcRequest& request) {
+  // method::kRdmaConnect: connects a QP to the client's and answers with this side's half. The
+  // connection lives on `executor`, the control connection's.
+  Result<std::string> Accept(const RpcRequest& request, asio::any_io_executor executor) {
     ASSIGN_OR_RETURN(rdma::Handshake remote, rdma::decode_handshake(request.body));
-    ASSIGN_OR_RETURN(auto endpoint, RdmaEndpoint::Create(context_, executor_, request.peer));
+    ASSIGN_OR_RETURN(auto endpoint, RdmaEndpoint::Create(context_, std::move(executor), request.peer));
     std::weak_ptr<ServerSide> weak_self = shared_from_this();
     std::weak_ptr<RdmaEndpoint> weak_endpoint = endpoint;
     RETURN_IF_ERROR(endpoint->Connect(
@@ -80,7 +80,6 @@ class ServerSide : public std::enable_shared_from_this<ServerSide> {
   Task<Status> PullPayload(RdmaEndpoint& ep, const rdma::Message& m, RpcRequest& request);
 
   RpcServer& rpc_;
-  asio::any_io_executor executor_;
   std::shared_ptr<RdmaContext> context_;
   mutable std::mutex mutex_;
   std::set<std::shared_ptr<RdmaEndpoint>> endpoints_;
@@ -199,15 +198,15 @@ RdmaServer::RdmaServer(std::shared_ptr<rdma_internal::ServerSide> side) : side_(
 
 RdmaServer::~RdmaServer() { Stop(); }
 
-Result<std::unique_ptr<RdmaServer>> RdmaServer::Create(RpcServer& server, asio::any_io_executor executor,
-                                                       std::unique_ptr<rdma::Device> device, RdmaOptions options) {
+Result<std::unique_ptr<RdmaServer>> RdmaServer::Create(RpcServer& server, std::unique_ptr<rdma::Device> device,
+                                                       RdmaOptions options) {
   ASSIGN_OR_RETURN(auto context, rdma_internal::RdmaContext::Create(std::move(device), options));
-  auto side = std::make_shared<rdma_internal::ServerSide>(server, std::move(executor), std::move(context));
+  auto side = std::make_shared<rdma_internal::ServerSide>(server, std::move(context));
   std::weak_ptr<rdma_internal::ServerSide> weak = side;
   server.Register(method::kRdmaConnect, [weak](RpcRequest& request) -> Task<RpcReply> {
     auto side = weak.lock();
     if (!side) co_return RpcReply::FromStatus(Error(Code::kUnavailable, "RDMA is not served here any more"));
-    auto accepted = side->Accept(request);
+    auto accepted = side->Accept(request, co_await asio::this_coro::executor);
     if (!accepted.ok()) co_return RpcReply::FromStatus(accepted.status());
     RpcReply reply;
     reply.body = std::move(accepted).value();

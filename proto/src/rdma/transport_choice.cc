@@ -71,8 +71,8 @@ Result<std::unique_ptr<Transport>> MakeClientTransport(asio::any_io_executor exe
   return std::unique_ptr<Transport>(std::make_unique<TcpTransport>(std::move(executor), tcp));
 }
 
-Result<std::unique_ptr<RdmaServer>> ServeRdmaIfChosen(RpcServer& server, asio::any_io_executor executor,
-                                                      const TransportChoice& choice, const DeviceOpener& open) {
+Result<std::unique_ptr<RdmaServer>> ServeRdmaIfChosen(RpcServer& server, const TransportChoice& choice,
+                                                      const DeviceOpener& open) {
   std::string why;
   ASSIGN_OR_RETURN(auto device, ChooseRdmaDevice(choice, &why, open));
   if (!device) {
@@ -80,7 +80,7 @@ Result<std::unique_ptr<RdmaServer>> ServeRdmaIfChosen(RpcServer& server, asio::a
     return std::unique_ptr<RdmaServer>();
   }
   LOG_INFO << "serving RDMA on " << device->name() << " as well as TCP";
-  return RdmaServer::Create(server, std::move(executor), std::move(device), choice.rdma);
+  return RdmaServer::Create(server, std::move(device), choice.rdma);
 }
 
 }  // namespace zcfs

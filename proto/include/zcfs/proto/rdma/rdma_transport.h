@@ -77,12 +77,13 @@ class RdmaTransport : public Transport {
 };
 
 // Serves `server`'s handlers over RDMA: registers method::kRdmaConnect on it (call before Listen) and
-// runs each request that arrives on an RDMA connection through RpcServer::Dispatch. Connections live
-// on `executor`.
+// runs each request that arrives on an RDMA connection through RpcServer::Dispatch. An RDMA connection
+// lives on the I/O thread of its TCP control connection, so the server's threads share the RDMA
+// connections as they share the TCP ones.
 class RdmaServer {
  public:
-  static Result<std::unique_ptr<RdmaServer>> Create(RpcServer& server, asio::any_io_executor executor,
-                                                    std::unique_ptr<rdma::Device> device, RdmaOptions options = {});
+  static Result<std::unique_ptr<RdmaServer>> Create(RpcServer& server, std::unique_ptr<rdma::Device> device,
+                                                    RdmaOptions options = {});
   ~RdmaServer();  // Stop()
   // Registers memory the server's replies are sent from for as long as the server lives (a storage
   // server's disk read buffers), so a reply from it needs no registration of its own - on a real NIC a

@@ -49,8 +49,7 @@ Result<std::unique_ptr<Transport>> MakeClientTransport(asio::any_io_executor exe
                                                        const DeviceOpener& open = rdma::OpenIbDevice);
 
 // For a server: an RdmaServer serving `server`'s handlers when the choice picks a device, else null.
-Result<std::unique_ptr<RdmaServer>> ServeRdmaIfChosen(RpcServer& server, asio::any_io_executor executor,
-                                                      const TransportChoice& choice,
+Result<std::unique_ptr<RdmaServer>> ServeRdmaIfChosen(RpcServer& server, const TransportChoice& choice,
                                                       const DeviceOpener& open = rdma::OpenIbDevice);
 
 }  // namespace zcfs
