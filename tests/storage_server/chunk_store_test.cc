@@ -433,7 +433,7 @@ TEST_P(ChunkStoreTest, SmallChunksTakeSmallSlotsAndGrowingChunksMoveUp) {
   auto data = random_bytes(rng, 10000);
   ASSERT_TRUE(Write({80, 0}, 0, data).ok());
   EXPECT_EQ(store_->space_stats().used_bytes, 64u << 10);  // the smallest class
-  // Appends of 50 KB up to 1 MB: in place while the slot has room, then to the next class.
+  // Appends of 50 KB up to 1 MB: in place while the slot has room, then to a larger class.
   ChunkModel model;
   model.Write(0, data);
   for (uint64_t offset = data.size(); offset + 50000 <= kChunkSize; offset += 50000) {
@@ -446,6 +446,38 @@ TEST_P(ChunkStoreTest, SmallChunksTakeSmallSlotsAndGrowingChunksMoveUp) {
   EXPECT_TRUE(*got == model.bytes);
   EXPECT_EQ(UsedSlots(*store_), 1u);  // the slots it outgrew are free
   EXPECT_EQ(store_->space_stats().used_bytes, uint64_t{kChunkSize});
+}
+
+// A chunk outgrowing its slot by an append moves to a slot four times as large (at most the chunk
+// size), so sequential appends copy it about once; one written at once, or overwritten, takes the
+// smallest slot that holds it.
+TEST_P(ChunkStoreTest, AppendedChunksGrowFourfoldUpToTheChunkSize) {
+  std::mt19937_64 rng(23);
+  ChunkModel model;
+  auto append = [&](uint64_t length) {
+    auto more = random_bytes(rng, length);
+    const uint64_t at = model.bytes.size();
+    ASSERT_TRUE(Write({82, 0}, at, more).ok());
+    model.Write(at, more);
+  };
+  ASSERT_NO_FATAL_FAILURE(append(64 << 10));
+  EXPECT_EQ(store_->space_stats().used_bytes, 64u << 10);
+  ASSERT_NO_FATAL_FAILURE(append(64 << 10));  // outgrows 64 KiB: 256 KiB, not 128 KiB
+  EXPECT_EQ(store_->space_stats().used_bytes, 256u << 10);
+  ASSERT_NO_FATAL_FAILURE(append(128 << 10));  // fills it in place
+  EXPECT_EQ(store_->space_stats().used_bytes, 256u << 10);
+  ASSERT_NO_FATAL_FAILURE(append(4096));  // outgrows 256 KiB: 1 MiB (4x is also the chunk size here)
+  EXPECT_EQ(store_->space_stats().used_bytes, uint64_t{kChunkSize});
+  auto got = Read({82, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == model.bytes);
+  EXPECT_EQ(UsedSlots(*store_), 1u);
+
+  // Written at once: the smallest slot; an overwrite that grows it too.
+  ASSERT_TRUE(Write({83, 0}, 0, random_bytes(rng, 100 << 10)).ok());
+  EXPECT_EQ(store_->space_stats().used_bytes, uint64_t{kChunkSize} + (128u << 10));
+  ASSERT_TRUE(Write({83, 0}, 50 << 10, random_bytes(rng, 100 << 10)).ok());  // to 150 KiB: 256 KiB
+  EXPECT_EQ(store_->space_stats().used_bytes, uint64_t{kChunkSize} + (256u << 10));
 }
 
 TEST_P(ChunkStoreTest, OverwritesAreCopyOnWriteAndFreeTheOldSlot) {
