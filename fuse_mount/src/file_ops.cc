@@ -1,4 +1,4 @@
-// File data handlers: open, create, read, write, flush, fsync, release.
+// File data handlers: open, create, read, write, copy_file_range, flush, fsync, release.
 //
 // A handle is an open session on the meta server (it keeps the data of an unlinked file) plus the
 // layout from open, so reads and writes go straight to the storage servers. The end of what was
@@ -6,6 +6,7 @@
 // to the meta server at flush, fsync and release.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -153,6 +154,50 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t of
   fuse_reply_write(req, size);
 }
 
+// copy_file_range(2) between files of the mount (cp uses it): the daemon reads and writes 1 MiB pieces
+// itself. Without this handler the kernel falls back to a write request per few pipe pages, each one a
+// synchronous storage write (cp within the mount measured 45 MiB/s). One call copies at most
+// kMaxCopyPerCall; callers loop on the count returned, as they must for any copy_file_range.
+constexpr uint64_t kMaxCopyPerCall = 64u << 20;
+
+void op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in, fuse_ino_t ino_out,
+                        off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  if (flags != 0) return reply_error(req, Error(Code::kInvalidArgument, "copy_file_range takes no flags"));
+  const auto from_offset = static_cast<uint64_t>(off_in);
+  const auto to_offset = static_cast<uint64_t>(off_out);
+  const uint64_t want = std::min<uint64_t>(len, kMaxCopyPerCall);
+  if (ino_in == ino_out && from_offset < to_offset + want && to_offset < from_offset + want) {
+    return reply_error(req, Error(Code::kInvalidArgument, "copy_file_range ranges of one file overlap"));
+  }
+  FileHandle* in = file_of(fi_in);
+  FileHandle* out = file_of(fi_out);
+  FileInfo source = in->open.info;
+  source.size = in->state->readable_size();  // this mount's own writes to it count
+  Client& client = fs(req).client();
+  uint64_t copied = 0;
+  Status failed;
+  while (copied < want) {
+    auto buffer = thread_read_buffer(client, static_cast<size_t>(std::min<uint64_t>(kMaxIo, want - copied)));
+    if (!buffer.ok()) {
+      failed = buffer.status();
+      break;
+    }
+    auto n = client.Read(source, from_offset + copied, *buffer);
+    if (!n.ok()) {
+      failed = n.status();
+      break;
+    }
+    if (*n == 0) break;  // the end of the source
+    failed = client.Write(out->open.info, to_offset + copied, buffer->first(*n));
+    if (!failed.ok()) break;
+    out->state->Wrote(to_offset + copied, *n, wall_clock_ns());
+    copied += *n;
+  }
+  // What was copied counts, as with a short write; an error only when nothing was.
+  if (copied == 0 && !failed.ok()) return reply_error(req, failed);
+  fuse_reply_write(req, copied);
+}
+
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   FileHandle* file = file_of(fi);
   reply_status(req, report_writes(fs(req).client(), file->open.info.ino, *file->state));
@@ -190,6 +235,7 @@ void add_file_operations(fuse_lowlevel_ops& ops) {
   ops.create = op_create;
   ops.read = op_read;
   ops.write = op_write;
+  ops.copy_file_range = op_copy_file_range;
   ops.flush = op_flush;
   ops.fsync = op_fsync;
   ops.release = op_release;
