@@ -19,8 +19,4 @@ bool is_transport_flag(std::string_view key);
 // value is kInvalidArgument naming the flag, so a typo is a usage error rather than a failed connect.
 Status apply_transport_flags(const Config& config, ClientOptions& options);
 
-// How the usage texts name the flags.
-inline constexpr std::string_view kTransportFlagsUsage =
-    "[--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]";
-
 }  // namespace zcfs
