@@ -34,6 +34,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     if (!why.ok()) LOG_WARN << "closing connection from " << peer_ << ": " << why.ToString();
     boost::system::error_code ec;
     socket_.close(ec);
+    open_->store(false);
     server_.Forget(this);
   }
 
@@ -61,6 +62,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       RpcRequest request;
       request.method = header->method;
       request.peer = peer_;
+      request.connection_open = open_;
       request.body.resize(header->body_len);
       co_await asio::async_read(socket_, asio::buffer(request.body), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Error(Code::kUnavailable, "read body: " + ec.message());
@@ -95,6 +97,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
         RpcRequest request;
         request.method = header->method;
         request.peer = peer_;
+        request.connection_open = open_;
         const char* body = reinterpret_cast<const char*>(inbox.data() + begin + kFrameHeaderSize);
         request.body.assign(body, header->body_len);
         begin += wanted;
@@ -147,6 +150,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
   tcp::socket socket_;
   FrameWriter writer_;
   std::string peer_;
+  std::shared_ptr<std::atomic<bool>> open_ = std::make_shared<std::atomic<bool>>(true);  // RpcRequest::connection_open
 };
 
 RpcServer::RpcServer(asio::io_context& io, FrameLimits limits)

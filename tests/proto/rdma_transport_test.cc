@@ -171,6 +171,22 @@ TEST_F(RdmaTransportTest, ServerStopSaysGoodbye) {
   EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
 }
 
+// A client that goes away without a goodbye (its QP in ERROR, its control connection closed, as when
+// its process dies) is forgotten by the server: the server's side of the connection does not linger
+// until the server next sends on it.
+TEST_F(RdmaTransportTest, AClientGoneWithoutAGoodbyeIsForgotten) {
+  Start();
+  ASSERT_TRUE(Call(kEcho, "hello").ok());
+  ASSERT_EQ(rdma_server_->connection_count(), 1u);
+  const uint32_t client_qp = fabric_.qp_numbers().front();  // the client's QP is made before the handshake
+  ASSERT_TRUE(fabric_.ForceError(client_qp).ok());
+  const auto deadline = std::chrono::steady_clock::now() + 30s;  // generous: a hang is what is looked for
+  while (rdma_server_->connection_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(rdma_server_->connection_count(), 0u) << "the server kept the connection of a client that is gone";
+}
+
 // An RDMA connection lives on the I/O thread of its TCP control connection, so a server on two I/O
 // threads serves two connections on two threads instead of putting every RDMA connection on one.
 TEST(RdmaServerThreadsTest, EachConnectionLivesOnItsControlConnectionsThread) {

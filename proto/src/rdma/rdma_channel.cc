@@ -19,9 +19,6 @@ namespace {
 
 namespace access = rdma::access;
 
-// How often the channel checks that its TCP control connection is still there.
-constexpr auto kControlCheck = std::chrono::milliseconds(200);
-
 class RdmaChannel : public RpcChannel, public std::enable_shared_from_this<RdmaChannel> {
  public:
   RdmaChannel(std::shared_ptr<RpcChannel> control, std::shared_ptr<RdmaEndpoint> endpoint)

@@ -7,6 +7,7 @@
 // busy connection takes one completion per few messages rather than one per message.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +20,9 @@
 #include "zcfs/proto/asio.h"
 
 namespace zcfs::rdma_internal {
+
+// How often each side checks that the TCP control connection of an RDMA connection is still there.
+inline constexpr auto kControlCheck = std::chrono::milliseconds(200);
 
 class RdmaEndpoint : public std::enable_shared_from_this<RdmaEndpoint> {
  public:

@@ -41,6 +41,9 @@ class ServerSide : public std::enable_shared_from_this<ServerSide> {
           LOG_DEBUG << "RDMA connection from " << raw->peer() << " closed: " << why.ToString();
           if (auto self = weak_self.lock()) self->Forget(raw);
         }));
+    if (request.connection_open) {
+      asio::co_spawn(endpoint->strand(), WatchControl(endpoint, request.connection_open), asio::detached);
+    }
     std::lock_guard lock(mutex_);
     if (stopped_) return Error(Code::kUnavailable, "server is stopping");
     endpoints_.insert(endpoint);
@@ -74,6 +77,22 @@ class ServerSide : public std::enable_shared_from_this<ServerSide> {
     }
   }
 
+  // The client's TCP control connection closing ends its RDMA connection: a client that crashed says
+  // no goodbye, and its connection would otherwise linger until this side next sent on it.
+  static Task<> WatchControl(std::weak_ptr<RdmaEndpoint> weak, std::shared_ptr<const std::atomic<bool>> control_open) {
+    for (;;) {
+      auto ep = weak.lock();
+      if (!ep || !ep->open()) co_return;
+      if (!control_open->load()) {
+        ep->Close(Error(Code::kUnavailable, "control connection from " + ep->peer() + " closed"));
+        co_return;
+      }
+      asio::steady_timer timer(ep->strand(), kControlCheck);
+      ep.reset();  // no reference held while waiting
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
   Task<> Serve(std::shared_ptr<RdmaEndpoint> ep, rdma::Message m);
   // Owns the endpoint while it says goodbye.
   static Task<> SayGoodbye(std::shared_ptr<RdmaEndpoint> ep) { co_await ep->Goodbye(); }

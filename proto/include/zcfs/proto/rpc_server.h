@@ -43,6 +43,9 @@ struct RpcRequest {
   size_t payload_offset = 0;
   uint64_t payload_len = 0;
   std::string peer;
+  // False once the TCP connection the request came on has closed (the client went away); null for
+  // requests that came another way (over RDMA). Lets work that outlives the request notice it.
+  std::shared_ptr<const std::atomic<bool>> connection_open;
 
   std::span<std::byte> payload() { return {payload_buffer.data() + payload_offset, payload_len}; }
 };
