@@ -186,6 +186,13 @@ Task<RpcReply> StorageService::HandleBatchRead(RpcRequest& raw) {
   if (!cost.ok()) co_return RpcReply::FromStatus(cost.status());
   // Requests of one connection share its budget (the peer address names the connection).
   batch->grant = co_await budget_->Acquire(raw.peer, *cost);
+  // A client gone while its batch waited will never see the reply: reading it would only take disk time
+  // and read memory from the connections still waiting.
+  if (raw.connection_open && !raw.connection_open->load()) {
+    abandoned_batches_.fetch_add(1);
+    co_return RpcReply::FromStatus(
+        Error(Code::kCancelled, "the connection from " + raw.peer + " closed before its batch was read"));
+  }
 
   // Piece reads (and their checksum work) run on `executor_`, not on the connection's thread: with one
   // client connection the reads and the sending then use two threads. Measured on the node's

@@ -490,6 +490,10 @@ TEST_F(StorageServiceBudgetTest, AConnectionClosedMidTransferGivesItsMemoryBack)
   (*channel)->Close();  // with batches being read, sent and queued
   ASSERT_TRUE(eventually([&] { return flood.done == 20; }));
   EXPECT_GT(flood.failed.load(), 0);
+  // The queued ones are not read once their connection is gone.
+  ASSERT_TRUE(eventually([&] { return service_->active_requests() == 0; }));
+  EXPECT_GT(service_->abandoned_batches(), 0u);
+  EXPECT_LE(service_->abandoned_batches(), 20u);
   ASSERT_TRUE(eventually([&] {
     ReadMemoryStats s = service_->read_memory();
     return s.held_bytes == 0 && s.waiting_batches == 0 && service_->active_requests() == 0 &&

@@ -84,6 +84,8 @@ class StorageService {
   // Requests being handled now (for a clean stop: wait until it is 0).
   size_t active_requests() const { return active_.load(); }
   ReadMemoryStats read_memory() const;
+  // Batches not read because their client's connection had closed while they waited for read memory.
+  uint64_t abandoned_batches() const { return abandoned_batches_.load(); }
 
   Task<RpcReply> HandleBatchRead(RpcRequest& request);
   Task<RpcReply> HandleWriteChunk(RpcRequest& request);
@@ -96,6 +98,7 @@ class StorageService {
   StorageServiceOptions options_;
   std::shared_ptr<storage_internal::ReadBudget> budget_;
   std::atomic<size_t> active_{0};
+  std::atomic<uint64_t> abandoned_batches_{0};
 };
 
 }  // namespace zcfs
