@@ -5,7 +5,9 @@
 //   --threads=N               (I/O threads, default half the CPUs: the rest is for RocksDB's
 //                              compactions, the WAL syncer and whatever shares the machine)
 //   --meta.chunk_size=SIZE    (default chunk size of new files, e.g. 4MiB)
-//   --meta.stripe_width=N     (cap on the default stripe width; 0 = all targets)
+//   --meta.stripe_width=N     (cap on the default stripe width; 0 = all chains)
+//   --meta.replication=N      (targets per chain, default 3; fewer while there are fewer nodes)
+//   --meta.node_timeout=MS    (a storage node silent this long leaves its chains, default 10000)
 //   --meta.sync_writes=BOOL   (sync the WAL on every mutation, default true)
 //   --meta.session_lease=MS   (ms a client's open-file sessions live without renewal, default 60000)
 //   --meta.reclaim_interval=MS (ms between passes that remove unlinked files' chunks, default 5000)
@@ -21,7 +23,7 @@
 #include "zcfs/common/logging.h"
 #include "zcfs/meta/meta_operator.h"
 #include "zcfs/meta/meta_service.h"
-#include "zcfs/meta/orphan_reclaimer.h"
+#include "zcfs/meta/periodic_task.h"
 #include "zcfs/meta/rocksdb_kv_store.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/proto/server_runtime.h"
@@ -52,7 +54,7 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
   f.threads = static_cast<int>(threads);
   ASSIGN_OR_RETURN(f.sync_writes, config.GetBool("meta.sync_writes", true));
   ASSIGN_OR_RETURN(uint64_t chunk_size, config.GetBytes("meta.chunk_size", zcfs::meta::kDefaultChunkSize));
-  zcfs::Status valid = zcfs::meta::validate_chunk_size(chunk_size);
+  zcfs::Status valid = zcfs::validate_chunk_size(chunk_size);
   if (!valid.ok()) return valid.Prepend("--meta.chunk_size");
   f.meta.chunk_size = static_cast<uint32_t>(chunk_size);
   ASSIGN_OR_RETURN(int64_t width, config.GetInt("meta.stripe_width", 0));
@@ -65,6 +67,16 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
   ASSIGN_OR_RETURN(int64_t reclaim_ms, config.GetInt("meta.reclaim_interval", 5000));
   if (reclaim_ms < 1) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.reclaim_interval must be positive");
   f.reclaim_interval = std::chrono::milliseconds(reclaim_ms);
+  ASSIGN_OR_RETURN(int64_t node_timeout_ms, config.GetInt("meta.node_timeout", 10000));
+  if (node_timeout_ms < 100 || node_timeout_ms > 3'600'000) {
+    return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.node_timeout must be 100..3600000 (ms)");
+  }
+  f.meta.node_timeout = std::chrono::milliseconds(node_timeout_ms);
+  ASSIGN_OR_RETURN(int64_t replication, config.GetInt("meta.replication", 3));
+  if (replication < 1 || replication > 16) {
+    return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.replication must be 1..16");
+  }
+  f.meta.replication = static_cast<uint32_t>(replication);
   return f;
 }
 
@@ -90,7 +102,20 @@ int run(const Flags& flags) {
   auto op = zcfs::meta::MetaOperator::Open(**store, options);
   if (!op.ok()) return fail(op.status());
   op_for_routing = op->get();
-  zcfs::meta::OrphanReclaimer reclaimer(**op, flags.reclaim_interval);
+  zcfs::meta::MetaOperator& meta = **op;
+  zcfs::meta::PeriodicTask reclaimer(
+      [&meta] {
+        size_t reclaimed = meta.ReclaimOrphans();
+        if (reclaimed > 0) LOG_INFO << "reclaimed " << reclaimed << " unlinked file(s)";
+      },
+      flags.reclaim_interval);
+  // Leases are checked four times per timeout, so a silent node leaves its chains within 1.25 timeouts.
+  zcfs::meta::PeriodicTask lease_checker(
+      [&meta] {
+        auto lapsed = meta.CheckNodeLeases();
+        if (!lapsed.ok()) LOG_WARN << "checking node leases: " << lapsed.status().ToString();
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(flags.meta.node_timeout / 4));
 
   zcfs::IoContextPool io(flags.threads);
   // The meta server takes no payloads; with max_payload 0 it reads several frames per recv.
@@ -115,6 +140,7 @@ int run(const Flags& flags) {
   server.reset();  // no handler can run any more: the I/O threads are joined
   service.Stop();  // nor a mutation on a waiting thread
   reclaimer.Stop();
+  lease_checker.Stop();
   op->reset();
   zcfs::Status closed = (*store)->Close();
   if (!closed.ok()) {

@@ -5,7 +5,7 @@
 //                [--read-memory=BYTES] [--client-read-memory=BYTES]
 //                [--zerocopy-threshold=BYTES] [--zerocopy-loopback=BOOL]
 //                [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]
-//                [--config=FILE] [--log-level=LEVEL]
+//                [--label=RACK] [--heartbeat=MS] [--config=FILE] [--log-level=LEVEL]
 //
 // --threads: I/O threads (default 2), each with its own io_uring and its share of the connections.
 // --buffers x --buffer-size: the registered I/O buffer pool, shared by every thread's ring.
@@ -15,6 +15,9 @@
 //   only with --zerocopy-loopback (there the kernel copies anyway, and it measured slower).
 // --transport (tcp): also serve RDMA clients (rdma: required, auto: when a device is up); TCP is always
 //   served. --rdma-device (first found), --rdma-gid-index (0): see docs/rdma.md.
+// --label: the node's failure domain (a rack): a chain's members prefer distinct labels.
+// --heartbeat (1000): ms between heartbeats; keep it well under the meta server's --meta.node_timeout,
+//   since the node fences itself half a timeout after its last answered heartbeat.
 //
 // Exit status: 0 after a clean stop (SIGTERM/SIGINT), 1 when the server cannot start, 2 on bad flags.
 #include <cstdio>
@@ -50,7 +53,9 @@ const std::set<std::string>& known_flags() {
                                               "zerocopy-loopback",
                                               "transport",
                                               "rdma-device",
-                                              "rdma-gid-index"};
+                                              "rdma-gid-index",
+                                              "label",
+                                              "heartbeat"};
   return flags;
 }
 
@@ -102,6 +107,10 @@ Result<StorageNode::Options> parse_options(const Config& config) {
   ASSIGN_OR_RETURN(uint64_t zerocopy, config.GetBytes("zerocopy-threshold", options.zerocopy_threshold));
   options.zerocopy_threshold = static_cast<size_t>(zerocopy);
   ASSIGN_OR_RETURN(options.zerocopy_loopback, config.GetBool("zerocopy-loopback", false));
+  options.label = config.GetString("label", "");
+  ASSIGN_OR_RETURN(int64_t heartbeat_ms, config.GetInt("heartbeat", options.heartbeat.count()));
+  if (heartbeat_ms < 10 || heartbeat_ms > 60000) return Error(Code::kInvalidArgument, "--heartbeat must be 10..60000");
+  options.heartbeat = std::chrono::milliseconds(heartbeat_ms);
   ASSIGN_OR_RETURN(int64_t gid_index, config.GetInt("rdma-gid-index", 0));
   ASSIGN_OR_RETURN(options.transport, zcfs::make_transport_choice(config.GetString("transport", "tcp"),
                                                                   config.GetString("rdma-device", ""), gid_index));

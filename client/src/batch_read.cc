@@ -1,7 +1,8 @@
 // Client batched reads: pieces of any files grouped by storage node, one BatchRead per batch, the
 // reply payload placed straight into registered memory (TCP: read from the socket into it when the
 // reply comes; RDMA: written there by the server before the reply, into destinations named with the
-// request); a node that moved or restarted is found again through one routing refresh.
+// request); a piece is read from one SERVING replica of its chunk's chain, and a piece whose replica
+// failed (its node died, moved, was fenced or returned a bad block) is read again from another one.
 #include <cstring>
 
 #include "client_impl.h"
@@ -16,11 +17,30 @@ std::chrono::milliseconds time_left(ClientImpl::Deadline deadline) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ClientImpl::Deadline::clock::now());
 }
 
-// Failures a fresh routing table may cure: the node is gone from its address (refused, reset) or no
-// longer serves the target.
-bool routing_may_have_changed(const Status& status) {
-  return status.code() == Code::kUnavailable || status.code() == Code::kStaleRouting;
+// Failures another replica (or a fresh routing table) may cure: the node is gone from its address
+// (refused, reset), silent, no longer serves the target, or holds a bad copy.
+bool another_replica_may_help(const Status& status) {
+  switch (status.code()) {
+    case Code::kUnavailable:
+    case Code::kStaleRouting:
+    case Code::kTimeout:
+    case Code::kChecksumMismatch:
+    case Code::kIoError:
+    case Code::kCorruption:
+      return true;
+    default:
+      return false;
+  }
 }
+
+// Rounds of retries on other replicas after the first read, and the pause before each (after the
+// first): a replica that died is taken out of its chain only after its lease, so later rounds give
+// the routing table time to move on.
+constexpr int kReadRetryRounds = 4;
+constexpr std::chrono::milliseconds kRetryPause{100};
+
+// Spreads the reads of a file's chunks over their chains' replicas.
+uint64_t spread_of(const PlacedPiece& piece) { return piece.ino * 0x9e3779b97f4a7c15ull + piece.chunk.chunk_index; }
 
 std::string chunk_name(const PlacedPiece& piece) {
   return "chunk " + std::to_string(piece.ino) + "." + std::to_string(piece.chunk.chunk_index);
@@ -32,7 +52,8 @@ pb::BatchReadRequest batch_request(const std::vector<PlacedPiece>& pieces, bool 
     auto* piece = request.add_pieces();
     piece->set_inode(p.ino);
     piece->set_chunk_index(p.chunk.chunk_index);
-    piece->set_target_id(p.chunk.target_id);
+    piece->set_target_id(p.target_id);
+    piece->set_chain_id(p.chunk.chain_id);
     piece->set_offset(p.chunk.chunk_offset);
     piece->set_length(p.chunk.length);
     piece->set_region_id(p.region_id);
@@ -59,47 +80,22 @@ Status check_reply(const pb::BatchReadReply& reply, const std::vector<PlacedPiec
 
 }  // namespace
 
-Task<Result<std::vector<std::string>>> ClientImpl::AddressesOf(const std::vector<uint32_t>& targets) {
-  for (int attempt = 0;; ++attempt) {
-    std::vector<std::string> addresses;
-    std::map<uint32_t, std::string> known;  // targets repeat across a file's chunks
-    Status missing;
-    for (uint32_t target : targets) {
-      auto it = known.find(target);
-      if (it == known.end()) {
-        auto address = routing_.AddressOf(target);
-        if (!address.ok()) {
-          missing = address.status();
-          break;
-        }
-        it = known.emplace(target, std::move(address).value()).first;
-      }
-      addresses.push_back(it->second);
-    }
-    if (missing.ok()) co_return addresses;
-    if (attempt > 0) co_return missing;
-    Status refreshed = co_await RefreshRouting();
-    if (!refreshed.ok()) co_return refreshed;
-  }
-}
-
 Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pieces) {
-  std::vector<uint32_t> targets;
-  for (const auto& p : pieces) targets.push_back(p.chunk.target_id);
   BatchPlan plan;
-  auto addresses = co_await AddressesOf(targets);
-  if (!addresses.ok()) {
-    // Some target has no node even in a fresh table: those pieces fail, the others still go.
-    addresses = std::vector<std::string>();
-    for (const auto& p : pieces) {
-      auto address = routing_.AddressOf(p.chunk.target_id);
-      addresses->push_back(address.ok() ? *address : std::string());
-      if (!address.ok()) plan.unroutable.emplace_back(p.owner, Status(address.status()).Prepend(chunk_name(p)));
-    }
-  }
   std::map<std::string, std::vector<PlacedPiece>> groups;
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    if (!(*addresses)[i].empty()) groups[(*addresses)[i]].push_back(std::move(pieces[i]));
+  bool refreshed = false;
+  for (auto& p : pieces) {
+    auto replica = routing_.ReadReplica(p.chunk.chain_id, spread_of(p), p.tried);
+    if (!replica.ok() && !refreshed) {  // a chain the table does not know yet: once per plan
+      refreshed = true;
+      if ((co_await RefreshRouting()).ok()) replica = routing_.ReadReplica(p.chunk.chain_id, spread_of(p), p.tried);
+    }
+    if (!replica.ok()) {
+      plan.unroutable.emplace_back(p.owner, Status(replica.status()).Prepend(chunk_name(p)));
+      continue;
+    }
+    p.target_id = replica->target_id;
+    groups[replica->address].push_back(std::move(p));
   }
   for (auto& [address, node_pieces] : groups) {
     // The server refuses batches over batch_read::kMax*; smaller ones also pipeline (read_batch.h).
@@ -112,23 +108,35 @@ Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pie
 
 Task<std::vector<Status>> ClientImpl::ReadBatch(NodeBatch batch, Deadline deadline) {
   std::vector<Status> statuses = co_await ReadFromNode(batch.address, batch.pieces, deadline);
-  std::vector<PlacedPiece> again;
-  for (size_t i = 0; i < statuses.size(); ++i) {
-    if (!routing_may_have_changed(statuses[i])) continue;
-    again.push_back(batch.pieces[i]);
-    again.back().owner = static_cast<uint32_t>(i);  // the retry reports by index in this batch
-  }
-  if (again.empty() || time_left(deadline).count() <= 0) co_return statuses;
-  // Once: the node may have restarted elsewhere or handed its target over.
-  if (!(co_await RefreshRouting()).ok()) co_return statuses;
-  BatchPlan plan = co_await PlanBatches(std::move(again));
-  for (auto& [index, status] : plan.unroutable) statuses[index] = std::move(status);
-  std::vector<Task<std::vector<Status>>> retries;
-  for (const auto& retry : plan.batches) retries.push_back(ReadFromNode(retry.address, retry.pieces, deadline));
-  auto retried = co_await gather(io_.executor(), std::move(retries));
-  for (size_t b = 0; b < plan.batches.size(); ++b) {
-    const auto& pieces = plan.batches[b].pieces;
-    for (size_t i = 0; i < pieces.size() && i < retried[b].size(); ++i) statuses[pieces[i].owner] = retried[b][i];
+  // The failed pieces, each to be asked of a replica it has not failed on; owner: index in this batch.
+  std::vector<PlacedPiece> retry;
+  auto to_retry = [&retry](PlacedPiece piece, uint32_t index, const Status& status) {
+    if (!another_replica_may_help(status)) return;
+    piece.owner = index;
+    piece.tried.push_back(piece.target_id);
+    retry.push_back(std::move(piece));
+  };
+  for (size_t i = 0; i < statuses.size(); ++i) to_retry(batch.pieces[i], static_cast<uint32_t>(i), statuses[i]);
+  for (int round = 0; round < kReadRetryRounds && !retry.empty() && time_left(deadline).count() > 0; ++round) {
+    if (round > 0) {
+      asio::steady_timer pause(co_await asio::this_coro::executor, std::min(kRetryPause * round, time_left(deadline)));
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    // A failed refresh still leaves the other replicas of the table held.
+    (void)co_await RefreshRouting();
+    BatchPlan plan = co_await PlanBatches(std::move(retry));
+    retry.clear();
+    for (auto& [index, status] : plan.unroutable) statuses[index] = std::move(status);
+    std::vector<Task<std::vector<Status>>> reads;
+    for (const auto& b : plan.batches) reads.push_back(ReadFromNode(b.address, b.pieces, deadline));
+    auto results = co_await gather(io_.executor(), std::move(reads));
+    for (size_t b = 0; b < plan.batches.size(); ++b) {
+      const auto& pieces = plan.batches[b].pieces;
+      for (size_t i = 0; i < pieces.size() && i < results[b].size(); ++i) {
+        statuses[pieces[i].owner] = results[b][i];
+        to_retry(pieces[i], pieces[i].owner, results[b][i]);
+      }
+    }
   }
   co_return statuses;
 }

@@ -106,20 +106,34 @@ Task<Result<pb::RoutingTable>> ClientImpl::FetchRoutingAsync() {
 }
 
 Task<Status> ClientImpl::RefreshRouting() {
+  // Many reads failing at once (a node died) would each ask; a table fetched this recently is fresh.
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  if (now - last_refresh_ns_.load() < std::chrono::nanoseconds(kRefreshCoalesce).count()) co_return Status::Ok();
   auto table = co_await FetchRoutingAsync();
   if (!table.ok()) co_return table.status();
   routing_.Update(*table);
+  last_refresh_ns_.store(now);
   co_return Status::Ok();
 }
 
 Task<Status> ClientImpl::WriteRerouted(FileInfo file, uint64_t offset, std::span<const std::byte> src) {
-  Status written = co_await WriteAsync(file, offset, src);
-  if (written.code() != Code::kUnavailable && written.code() != Code::kStaleRouting) co_return written;
-  // A storage server that restarted elsewhere refuses its old address (kUnavailable), or a server no
-  // longer serves the target (kStaleRouting): look the targets up again and write once more. Writing
-  // the same bytes at the same offset again leaves the chunk as one write would.
-  if (!(co_await RefreshRouting()).ok()) co_return written;
-  co_return co_await WriteAsync(std::move(file), offset, src);
+  // A write fails over as long as the chain may still be moving on: a head that died is replaced once
+  // its lease ran out (kUnavailable until then), a member that restarted is resynced (kStaleRouting
+  // while chain versions move), a server frozen mid-write times out. Writing the same bytes at the
+  // same offset again leaves the chunk as one write would, so the whole write is simply sent again.
+  const auto give_up = std::chrono::steady_clock::now() + options_.failover_timeout;
+  std::chrono::milliseconds pause{50};
+  for (;;) {
+    Status written = co_await WriteAsync(file, offset, src);
+    const Code code = written.code();
+    if (code != Code::kUnavailable && code != Code::kStaleRouting && code != Code::kTimeout) co_return written;
+    if (std::chrono::steady_clock::now() + pause >= give_up) co_return written;
+    asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+    co_await timer.async_wait(asio::use_awaitable);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+    last_refresh_ns_.store(0);  // this refresh must ask
+    (void)co_await RefreshRouting();
+  }
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) { return Connect(options, {}); }
@@ -231,8 +245,8 @@ Result<FileInfo> Client::ExtendLength(uint64_t ino, uint64_t length) {
 
 Result<FsStats> Client::StatFs() {
   ASSIGN_OR_RETURN(pb::StatFsReply reply, impl_->MetaCall<pb::StatFsReply>(method::kStatFs, pb::StatFsRequest()));
-  return FsStats{reply.capacity_bytes(), reply.used_bytes(), reply.inodes(), reply.online_nodes(),
-                 reply.offline_nodes()};
+  return FsStats{reply.capacity_bytes(), reply.used_bytes(),    reply.inodes(),
+                 reply.online_nodes(),   reply.offline_nodes(), std::max(1u, reply.replication())};
 }
 
 Result<FileInfo> Client::Stat(std::string_view path) { return PathWalker(*this, impl_->dir_cache()).Stat(path); }

@@ -71,8 +71,8 @@ class ClientImpl {
   Task<std::vector<Status>> ReadBatch(NodeBatch batch, Deadline deadline);
 
   Task<Status> WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src);
-  // WriteAsync, once more after a routing refresh if a storage server was not where the routing table
-  // said (it restarted on a new address, or its targets moved): what Client::Write runs.
+  // WriteAsync, again after a pause and a routing refresh while it fails for reasons a chain change
+  // cures, for up to ClientOptions::failover_timeout: what Client::Write runs.
   Task<Status> WriteRerouted(FileInfo file, uint64_t offset, std::span<const std::byte> src);
   asio::any_io_executor executor() { return io_.executor(); }
   // Random, nonzero: names this client's file sessions on the meta server.
@@ -103,8 +103,6 @@ class ClientImpl {
   }
   Task<Result<pb::RoutingTable>> FetchRoutingAsync();
   Task<Status> RefreshRouting();
-  // The node address serving each target, refreshing the routing table once if a target is unknown.
-  Task<Result<std::vector<std::string>>> AddressesOf(const std::vector<uint32_t>& targets);
   Task<std::vector<Status>> ReadFromNode(std::string address, std::vector<PlacedPiece> pieces, Deadline deadline);
   Result<std::vector<asio::mutable_buffer>> PlaceReply(const std::vector<PlacedPiece>& pieces,
                                                        const pb::BatchReadReply& reply, PinSet& pins,
@@ -127,6 +125,8 @@ class ClientImpl {
   TcpTransport meta_transport_;                     // the data path's own meta calls (routing), always TCP
   std::unique_ptr<BlockingChannelPool> meta_pool_;  // namespace calls; made by Start()
   RoutingCache routing_;
+  static constexpr std::chrono::milliseconds kRefreshCoalesce{20};
+  std::atomic<int64_t> last_refresh_ns_{0};  // steady clock: RefreshRouting skips a fetch this recent
   const size_t connections_per_server_;
   std::atomic<size_t> next_lane_{0};
   HandleTable handles_;

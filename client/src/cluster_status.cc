@@ -1,5 +1,7 @@
 // Client::ClusterStatus: the meta server's view of the storage nodes and targets, converted to the
 // public structs of client.h.
+#include <algorithm>
+
 #include "client_impl.h"
 #include "zcfs/client/client.h"
 #include "zcfs/proto/methods.h"
@@ -17,7 +19,25 @@ Result<ClusterState> Client::ClusterStatus() {
   for (const auto& t : reply.targets()) {
     state.targets.push_back(TargetStatus{t.target_id(), t.node_id(), t.capacity_bytes(), t.used_bytes()});
   }
+  for (const auto& c : reply.chains()) {
+    ChainStatus chain{c.chain_id(), c.version(), {}};
+    for (const auto& m : c.members()) {
+      ReplicaState state = m.state() == pb::TARGET_STATE_SERVING   ? ReplicaState::kServing
+                           : m.state() == pb::TARGET_STATE_SYNCING ? ReplicaState::kSyncing
+                                                                   : ReplicaState::kOffline;
+      chain.members.push_back(ChainMemberStatus{m.target_id(), state});
+    }
+    state.chains.push_back(std::move(chain));
+  }
+  state.replication = std::max(1u, reply.replication());
   return state;
+}
+
+Status Client::DrainTarget(uint32_t target_id, bool drain) {
+  pb::TargetAdminRequest request;
+  request.set_target_id(target_id);
+  request.set_drain(drain);
+  return impl_->MetaCall<pb::EmptyReply>(method::kTargetAdmin, request).status();
 }
 
 }  // namespace zcfs

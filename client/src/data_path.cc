@@ -34,7 +34,7 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
   if (file.is_dir()) co_return Error(Code::kIsDirectory, "inode " + std::to_string(file.ino) + " is a directory");
   if (offset >= file.size || dst.empty()) co_return size_t{0};
   size_t length = static_cast<size_t>(std::min<uint64_t>(dst.size(), file.size - offset));
-  auto chunks = plan_chunk_pieces(file.chunk_size, file.targets, offset, length);
+  auto chunks = plan_chunk_pieces(file.chunk_size, file.chains, offset, length);
   if (!chunks.ok()) co_return chunks.status();
 
   // Memory inside a registered buffer (AllocateBuffer/RegisterBuffer: the FUSE daemon's per-thread
@@ -69,12 +69,15 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
 Task<Status> ClientImpl::WriteAsync(FileInfo file, uint64_t offset, std::span<const std::byte> src) {
   if (!file.is_file()) co_return Error(Code::kIsDirectory, "inode " + std::to_string(file.ino) + " is not a file");
   if (src.empty()) co_return Status::Ok();
-  auto pieces = plan_chunk_pieces(file.chunk_size, file.targets, offset, src.size());
+  auto pieces = plan_chunk_pieces(file.chunk_size, file.chains, offset, src.size());
   if (!pieces.ok()) co_return pieces.status();
-  std::vector<uint32_t> targets;
-  for (const auto& piece : *pieces) targets.push_back(piece.target_id);
-  auto addresses = co_await AddressesOf(targets);  // resolves every target before anything is sent
-  if (!addresses.ok()) co_return addresses.status();
+  for (const auto& piece : *pieces) {  // every chain known before anything is sent
+    if (!routing_.Head(piece.chain_id).ok()) {
+      Status refreshed = co_await RefreshRouting();
+      if (!refreshed.ok()) co_return refreshed;
+      break;
+    }
+  }
   std::vector<Task<Status>> writes;
   for (const auto& piece : *pieces) writes.push_back(WriteChunkPiece(file.ino, file.chunk_size, piece, src));
   co_return first_error(co_await gather(io_.executor(), std::move(writes)));
@@ -82,21 +85,25 @@ Task<Status> ClientImpl::WriteAsync(FileInfo file, uint64_t offset, std::span<co
 
 Task<Status> ClientImpl::WriteChunkPiece(uint64_t ino, uint32_t chunk_size, ChunkPiece piece,
                                          std::span<const std::byte> src) {
-  auto address = routing_.AddressOf(piece.target_id);
-  if (!address.ok()) co_return address.status();
-  auto channel = co_await transport_->Channel(*address, NextLane());
-  if (!channel.ok()) co_return Status(channel.status()).Prepend("storage " + *address);
+  // To the chain's head, which passes it down the chain: the reply means every replica has it.
+  auto head = routing_.Head(piece.chain_id);
+  if (!head.ok()) co_return head.status();
+  const std::string& address = head->address;
+  auto channel = co_await transport_->Channel(address, NextLane());
+  if (!channel.ok()) co_return Status(channel.status()).Prepend("storage " + address);
   pb::WriteChunkRequest request;
   request.set_inode(ino);
   request.set_chunk_index(piece.chunk_index);
-  request.set_target_id(piece.target_id);
+  request.set_target_id(head->target_id);
   request.set_offset(piece.chunk_offset);
   request.set_chunk_size(chunk_size);
+  request.set_chain_id(piece.chain_id);
+  request.set_chain_version(head->chain_version);
   CallOptions options;
   options.timeout = options_.rpc_timeout;
   options.payload.emplace_back(src.data() + piece.buffer_offset, piece.length);  // sent from the caller's memory
   auto response = co_await (*channel)->Call(method::kWriteChunk, request.SerializeAsString(), std::move(options));
-  if (!response.ok()) co_return Status(response.status()).Prepend("storage " + *address);
+  if (!response.ok()) co_return Status(response.status()).Prepend("storage " + address);
   co_return Status::Ok();
 }
 

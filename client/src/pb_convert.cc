@@ -4,10 +4,14 @@ namespace zcfs {
 
 FileType from_pb(pb::FileType type) {
   switch (type) {
-    case pb::FILE_TYPE_REGULAR: return FileType::kRegular;
-    case pb::FILE_TYPE_DIRECTORY: return FileType::kDirectory;
-    case pb::FILE_TYPE_SYMLINK: return FileType::kSymlink;
-    default: return FileType::kUnknown;
+    case pb::FILE_TYPE_REGULAR:
+      return FileType::kRegular;
+    case pb::FILE_TYPE_DIRECTORY:
+      return FileType::kDirectory;
+    case pb::FILE_TYPE_SYMLINK:
+      return FileType::kSymlink;
+    default:
+      return FileType::kUnknown;
   }
 }
 
@@ -25,7 +29,7 @@ FileInfo from_pb(const pb::InodeAttr& attr) {
   info.ctime_ns = attr.ctime_ns();
   info.version = attr.version();
   info.chunk_size = attr.layout().chunk_size();
-  info.targets.assign(attr.layout().targets().begin(), attr.layout().targets().end());
+  info.chains.assign(attr.layout().chains().begin(), attr.layout().chains().end());
   info.symlink_target = attr.symlink_target();
   return info;
 }

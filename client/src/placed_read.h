@@ -23,7 +23,9 @@ struct PlacedPiece {
   // Set when the memory belongs to a RegisteredBuffer, which may be destroyed while the read is in
   // flight: the read pins it before writing (PinSet). Null: the caller keeps the memory for the read.
   std::shared_ptr<BufferLife> life;
-  uint32_t owner = 0;  // the caller's index: which of its reads the piece belongs to
+  uint32_t owner = 0;           // the caller's index: which of its reads the piece belongs to
+  uint32_t target_id = 0;       // the replica of the chunk's chain it is read from (PlanBatches picks it)
+  std::vector<uint32_t> tried;  // replicas that failed it: a retry asks another one
 };
 
 inline uint64_t piece_length(const PlacedPiece& piece) { return piece.chunk.length; }

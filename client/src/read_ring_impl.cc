@@ -113,7 +113,7 @@ Result<size_t> ReadRingImpl::Submit() {
     }
     FileInfo file = client_.KnownForRead(**handle, entry.offset, entry.length);
     size_t length = entry.offset >= file.size ? 0 : std::min<uint64_t>(entry.length, file.size - entry.offset);
-    auto chunks = plan_chunk_pieces(file.chunk_size, file.targets, entry.offset, length);
+    auto chunks = plan_chunk_pieces(file.chunk_size, file.chains, entry.offset, length);
     if (!chunks.ok()) {
       reads->Finish(entry.user_data, Status(chunks.status()).Prepend("read of " + (*handle)->name()));
       continue;

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -42,7 +43,6 @@
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 #include "zcfs/proto/rdma/transport_choice.h"
-#include "zcfs/proto/tcp_transport.h"
 
 namespace zcfs {
 namespace {
@@ -64,9 +64,15 @@ struct StorageBenchOptions {
   ClientOptions transport;  // --transport, --rdma-device, --rdma-gid-index
 };
 
+// Where a chunk is written and read. With the meta server, a chain's head: writes go down the chain
+// (chain_id, chain_version), and `copies` are every replica the chunks land on (they are removed from
+// each). From --storage, a bare target that holds its chunks alone.
 struct Target {
   uint32_t id = 0;
   std::string address;
+  uint32_t chain_id = 0;
+  uint64_t chain_version = 0;
+  std::vector<std::pair<uint32_t, std::string>> copies;  // (target id, address); empty: just this one
 };
 
 // Far above any inode number the meta server hands out (they count up from 1), and distinct per run.
@@ -80,13 +86,25 @@ Result<std::vector<Target>> online_targets(const std::string& meta) {
   options.meta_address = meta;
   ASSIGN_OR_RETURN(auto client, Client::Connect(options));
   ASSIGN_OR_RETURN(ClusterState state, client->ClusterStatus());
-  std::vector<Target> targets;
+  std::map<uint32_t, std::string> online_address;  // target -> address of its online node
   for (const auto& t : state.targets) {
     for (const auto& n : state.nodes) {
-      if (n.node_id == t.node_id && n.online) targets.push_back({t.target_id, n.address});
+      if (n.node_id == t.node_id && n.online) online_address[t.target_id] = n.address;
     }
   }
-  if (targets.empty()) return Error(Code::kUnavailable, "no online storage target");
+  std::vector<Target> targets;
+  for (const auto& chain : state.chains) {
+    if (chain.members.empty() || chain.members[0].state != ReplicaState::kServing) continue;
+    auto head = online_address.find(chain.members[0].target_id);
+    if (head == online_address.end()) continue;
+    Target target{head->first, head->second, chain.chain_id, chain.version, {}};
+    for (const auto& m : chain.members) {
+      auto copy = online_address.find(m.target_id);
+      if (m.state != ReplicaState::kOffline && copy != online_address.end()) target.copies.emplace_back(*copy);
+    }
+    targets.push_back(std::move(target));
+  }
+  if (targets.empty()) return Error(Code::kUnavailable, "no storage chain with an online head");
   return targets;
 }
 
@@ -125,6 +143,8 @@ Task<Status> write_chunk(Transport& transport, const Target& target, uint64_t in
   request.set_target_id(target.id);
   request.set_offset(0);
   request.set_chunk_size(o.chunk_size);
+  request.set_chain_id(target.chain_id);
+  request.set_chain_version(target.chain_version);
   CallOptions call;
   call.timeout = std::chrono::seconds(60);
   call.payload.emplace_back(data.data(), data.size());
@@ -133,13 +153,13 @@ Task<Status> write_chunk(Transport& transport, const Target& target, uint64_t in
 }
 
 // Removes the bench inode's chunks from one target; returns how many the target removed.
-Task<Result<uint32_t>> remove_chunks(Transport& transport, const Target& target, uint64_t inode,
+Task<Result<uint32_t>> remove_chunks(Transport& transport, uint32_t target_id, std::string address, uint64_t inode,
                                      const StorageBenchOptions& o) {
-  auto channel = co_await transport.Channel(target.address);
+  auto channel = co_await transport.Channel(address);
   if (!channel.ok()) co_return channel.status();
   pb::TruncateChunksRequest request;
   request.set_inode(inode);
-  request.set_target_id(target.id);
+  request.set_target_id(target_id);
   request.set_length(0);
   request.set_chunk_size(o.chunk_size);
   auto reply = co_await CallPb<pb::TruncateChunksReply>(**channel, method::kTruncateChunks, request);
@@ -298,9 +318,13 @@ Status run(const StorageBenchOptions& o) {
   auto remove_all = [&]() -> Status {
     Status first;
     for (const auto& t : targets) {
-      auto removed = asio::co_spawn(io.executor(), remove_chunks(transport, t, inode, o), asio::use_future).get();
-      if (removed.ok()) removed_chunks += *removed;
-      if (!removed.ok() && first.ok()) first = removed.status();
+      auto copies = t.copies.empty() ? std::vector<std::pair<uint32_t, std::string>>{{t.id, t.address}} : t.copies;
+      for (const auto& [id, address] : copies) {
+        auto removed =
+            asio::co_spawn(io.executor(), remove_chunks(transport, id, address, inode, o), asio::use_future).get();
+        if (removed.ok()) removed_chunks += *removed;
+        if (!removed.ok() && first.ok()) first = removed.status();
+      }
     }
     return first;
   };

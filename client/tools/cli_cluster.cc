@@ -38,6 +38,31 @@ std::string targets_table(const ClusterState& state) {
   return out;
 }
 
+const char* state_name(ReplicaState state) {
+  switch (state) {
+    case ReplicaState::kServing:
+      return "serving";
+    case ReplicaState::kSyncing:
+      return "SYNCING";
+    default:
+      return "OFFLINE";
+  }
+}
+
+std::string chains_table(const ClusterState& state) {
+  std::string out = strprintf("%6s  %8s  %s\n", "CHAIN", "VERSION", "TARGETS (head first)");
+  for (const auto& c : state.chains) {
+    std::string members;
+    for (const auto& m : c.members)
+      members += strprintf("%s%u:%s", members.empty() ? "" : " ", m.target_id, state_name(m.state));
+    if (c.members.size() < state.replication) {
+      members += strprintf("  (%zu of %u replicas)", c.members.size(), state.replication);
+    }
+    out += strprintf("%6u  %8llu  %s\n", c.chain_id, static_cast<unsigned long long>(c.version), members.c_str());
+  }
+  return out;
+}
+
 // Prints format(value) of a call that succeeded, else fails naming `what`.
 template <typename T>
 int print_result(const std::string& what, const Result<T>& result, std::string (*format)(const T&)) {
@@ -62,6 +87,8 @@ std::string format_cluster_status(const ClusterState& state) {
   out += nodes_table(state);
   out += "\n";
   out += targets_table(state);
+  out += "\n";
+  out += chains_table(state);
   return out;
 }
 
@@ -71,14 +98,31 @@ int cmd_cluster_status(Client& client) {
 
 std::string format_df(const FsStats& stats) {
   uint64_t free = stats.capacity_bytes > stats.used_bytes ? stats.capacity_bytes - stats.used_bytes : 0;
+  // Sizes are usable space: what the targets hold divided by the replication factor.
   std::string out = strprintf("%12s  %12s  %12s  %6s  %12s  %s\n", "SIZE", "USED", "FREE", "USE%", "INODES", "NODES");
   out += strprintf("%12s  %12s  %12s  %6s  %12llu  %u online, %u offline\n", human_bytes(stats.capacity_bytes).c_str(),
                    human_bytes(stats.used_bytes).c_str(), human_bytes(free).c_str(),
                    percent(stats.used_bytes, stats.capacity_bytes).c_str(),
                    static_cast<unsigned long long>(stats.inodes), stats.online_nodes, stats.offline_nodes);
+  out += strprintf("(usable space: every chunk is stored %u times)\n", stats.replication);
   return out;
 }
 
 int cmd_df(Client& client) { return print_result("df", client.StatFs(), format_df); }
+
+int cmd_cluster_drain(Client& client, const std::string& target, bool drain) {
+  const std::string what = std::string(drain ? "cluster drain " : "cluster undrain ") + target;
+  uint32_t id = 0;
+  if (std::sscanf(target.c_str(), "%u", &id) != 1 || id == 0) {
+    std::fprintf(stderr, "zcfs: %s: expected a target id (see zcfs cluster status)\n", what.c_str());
+    return 2;
+  }
+  Status s = client.DrainTarget(id, drain);
+  if (!s.ok()) return fail(what, s);
+  std::printf("target %u %s\n", id,
+              drain ? "drained: its chain serves from the other replicas"
+                    : "put back: it serves again once its predecessor resynced it");
+  return 0;
+}
 
 }  // namespace zcfs

@@ -13,6 +13,8 @@ namespace zcfs {
 std::string format_cluster_status(const ClusterState& state);
 // Fetches the status and prints it to stdout; returns the process exit code.
 int cmd_cluster_status(Client& client);
+// `zcfs cluster drain TARGET` / `zcfs cluster undrain TARGET`.
+int cmd_cluster_drain(Client& client, const std::string& target, bool drain);
 // The `zcfs df` table: size, used, free, use%, inodes and nodes of the cluster. Pure, as above.
 std::string format_df(const FsStats& stats);
 

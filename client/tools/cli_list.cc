@@ -75,8 +75,8 @@ int cmd_stat(Client& client, const std::string& path) {
       mode_text(*info).c_str(), info->mode, info->uid, info->gid, static_cast<unsigned long long>(info->size),
       info->nlink, time_text(info->mtime_ns).c_str());
   if (info->is_file()) {
-    std::printf(" chunk: %u bytes\nstripe:", info->chunk_size);
-    for (uint32_t t : info->targets) std::printf(" %u", t);
+    std::printf(" chunk: %u bytes\nchains:", info->chunk_size);
+    for (uint32_t c : info->chains) std::printf(" %u", c);
     std::printf("\n");
   }
   return 0;

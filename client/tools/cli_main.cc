@@ -33,7 +33,8 @@ int usage() {
                "                       existing directory keeps its name)\n"
                "  get REMOTE LOCAL     copy a file or directory tree out of zcfs\n"
                "  df                   capacity, use and inodes of the cluster\n"
-               "  cluster status       list the storage nodes and targets with their state and use\n"
+               "  cluster status       list the storage nodes, targets and chains with their state and use\n"
+               "  cluster drain T      take target T out of its chain (its replicas serve); undrain T puts it back\n"
                "put and get copy --jobs files (or 8 MiB pieces of a large file) at once (default 4), with a\n"
                "progress bar on stderr when it is a terminal or with --progress.\n"
                "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n"
@@ -69,7 +70,7 @@ bool valid_for(const std::string& cmd, const std::string& flags, size_t words) {
   };
   static constexpr Shape kShapes[] = {{"ls", "l", 1, 2},   {"stat", "", 2, 2}, {"mkdir", "p", 2, 2},
                                       {"rm", "rR", 2, 2},  {"mv", "", 3, 3},   {"put", "rR", 3, 3},
-                                      {"get", "rR", 3, 3}, {"df", "", 1, 1},   {"cluster", "", 2, 2}};
+                                      {"get", "rR", 3, 3}, {"df", "", 1, 1},   {"cluster", "", 2, 3}};
   for (const Shape& s : kShapes) {
     if (cmd != s.cmd) continue;
     if (flags.find_first_not_of(s.flags) != std::string::npos) return false;
@@ -102,6 +103,8 @@ int dispatch(Client& client, const std::vector<std::string>& w, const CliOptions
   if (cmd == "get") return cmd_get(client, w[1], w[2], o);
   if (cmd == "df") return cmd_df(client);
   if (cmd == "cluster" && w[1] == "status") return cmd_cluster_status(client);
+  if (cmd == "cluster" && w[1] == "drain") return cmd_cluster_drain(client, w[2], true);
+  if (cmd == "cluster" && w[1] == "undrain") return cmd_cluster_drain(client, w[2], false);
   return usage();
 }
 
@@ -118,7 +121,11 @@ int run(int argc, char** argv) {
       !valid_for(line.words[0], line.short_flags, line.words.size())) {
     return usage();
   }
-  if (line.words[0] == "cluster" && line.words[1] != "status") return usage();
+  if (line.words[0] == "cluster") {
+    const std::string& sub = line.words[1];
+    const size_t want = sub == "status" ? 2 : (sub == "drain" || sub == "undrain") ? 3 : 0;
+    if (line.words.size() != want) return usage();
+  }
   options.long_list = line.short_flags.find('l') != std::string::npos;
   options.parents = line.short_flags.find('p') != std::string::npos;
   options.recursive = line.short_flags.find_first_of("rR") != std::string::npos;

@@ -1,6 +1,7 @@
 // MetaOperator: file sessions (open/close), reclaiming orphans, statfs and the inode counter.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <set>
 
 #include "file_sessions.h"
@@ -176,6 +177,13 @@ pb::StatFsReply MetaOperator::StatFs() const {
     reply.set_capacity_bytes(reply.capacity_bytes() + target.capacity_bytes());
     reply.set_used_bytes(reply.used_bytes() + target.used_bytes());
   }
+  // Every chunk is stored `replication` times, or once per node in a cluster with fewer nodes (a
+  // chain's members are on distinct nodes): what the targets hold, divided by that, is usable space.
+  const uint32_t replication =
+      std::max(1u, std::min(registry_->replication(), static_cast<uint32_t>(routing.nodes_size())));
+  reply.set_capacity_bytes(reply.capacity_bytes() / replication);
+  reply.set_used_bytes(reply.used_bytes() / replication);
+  reply.set_replication(replication);
   reply.set_inodes(inode_count_.load());
   reply.set_chunk_size(options_.chunk_size);
   return reply;

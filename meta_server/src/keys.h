@@ -9,6 +9,7 @@
 //             "routing_version"         -> BE64
 //             "inode_count"             -> BE64, inodes in use (orphans included)
 //             "node/" + BE32(node id)   -> serialized zcfs.pb.RegisterNodeRequest (ids filled in)
+//             "chain/" + BE32(chain id) -> serialized zcfs.pb.Chain
 //             "orphan/" + BE64(ino)     -> "" : a regular file with no link left, whose chunks are still
 //                                          to be removed from the storage servers (its inode stays)
 // Thread-safe (pure functions).
@@ -29,6 +30,7 @@ inline constexpr std::string_view kNextTargetId = "next_target_id";
 inline constexpr std::string_view kRoutingVersion = "routing_version";
 inline constexpr std::string_view kInodeCount = "inode_count";
 inline constexpr std::string_view kNodePrefix = "node/";
+inline constexpr std::string_view kChainPrefix = "chain/";
 inline constexpr std::string_view kOrphanPrefix = "orphan/";
 
 std::string be64(uint64_t v);
@@ -41,6 +43,7 @@ inline std::string inode_key(uint64_t ino) { return be64(ino); }
 inline std::string dentry_prefix(uint64_t parent) { return be64(parent); }
 inline std::string dentry_key(uint64_t parent, std::string_view name) { return be64(parent).append(name); }
 inline std::string node_key(uint32_t node_id) { return std::string(kNodePrefix) + be32(node_id); }
+inline std::string chain_key(uint32_t chain_id) { return std::string(kChainPrefix) + be32(chain_id); }
 inline std::string orphan_key(uint64_t ino) { return std::string(kOrphanPrefix) + be64(ino); }
 
 struct Dentry {

@@ -17,21 +17,21 @@ uint64_t splitmix64(uint64_t& state) {
 
 }  // namespace
 
-Result<pb::Layout> choose_layout(uint64_t ino, uint32_t chunk_size, uint32_t width, std::vector<uint32_t> targets) {
-  if (targets.empty()) return Error(Code::kUnavailable, "no storage targets registered");
-  std::sort(targets.begin(), targets.end());
-  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-  size_t n = targets.size();
+Result<pb::Layout> choose_layout(uint64_t ino, uint32_t chunk_size, uint32_t width, std::vector<uint32_t> chains) {
+  if (chains.empty()) return Error(Code::kUnavailable, "no storage chains");
+  std::sort(chains.begin(), chains.end());
+  chains.erase(std::unique(chains.begin(), chains.end()), chains.end());
+  size_t n = chains.size();
   size_t w = width == 0 ? n : std::min<size_t>(width, n);
   // Partial Fisher-Yates: the first w positions become a uniformly random w-permutation.
   uint64_t state = ino;
   for (size_t i = 0; i < w; ++i) {
     size_t j = i + static_cast<size_t>(splitmix64(state) % (n - i));
-    std::swap(targets[i], targets[j]);
+    std::swap(chains[i], chains[j]);
   }
   pb::Layout layout;
   layout.set_chunk_size(chunk_size);
-  for (size_t i = 0; i < w; ++i) layout.add_targets(targets[i]);
+  for (size_t i = 0; i < w; ++i) layout.add_chains(chains[i]);
   return layout;
 }
 

@@ -9,11 +9,11 @@
 
 namespace zcfs::meta {
 
-// The stripe of file `ino`: `width` distinct targets drawn from `targets` by a shuffle seeded with
-// `ino`, so a file's layout is reproducible and consecutive files start on different targets (chunk
-// 0 of small files then spreads evenly). `width` is clamped to targets.size(); 0 means all targets.
-// `targets` need not be sorted (it is sorted first so the result does not depend on its order).
-// Empty `targets` -> kUnavailable.
-Result<pb::Layout> choose_layout(uint64_t ino, uint32_t chunk_size, uint32_t width, std::vector<uint32_t> targets);
+// The stripe of file `ino`: `width` distinct chains drawn from `chains` by a shuffle seeded with
+// `ino`, so a file's layout is reproducible and consecutive files start on different chains (chunk 0
+// of small files then spreads evenly). `width` is clamped to chains.size(); 0 means all chains.
+// `chains` need not be sorted (it is sorted first so the result does not depend on its order).
+// Empty `chains` -> kUnavailable.
+Result<pb::Layout> choose_layout(uint64_t ino, uint32_t chunk_size, uint32_t width, std::vector<uint32_t> chains);
 
 }  // namespace zcfs::meta

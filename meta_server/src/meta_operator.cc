@@ -27,14 +27,6 @@ int64_t steady_ns() {
 
 }  // namespace
 
-Status validate_chunk_size(uint64_t chunk_size) {
-  if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize || !std::has_single_bit(chunk_size)) {
-    return Error(Code::kInvalidArgument,
-                 "chunk size " + std::to_string(chunk_size) + " is not a power of two between 64 KiB and 64 MiB");
-  }
-  return Status::Ok();
-}
-
 Status validate_name(std::string_view name) {
   if (name.empty() || name == "." || name == "..") {
     return Error(Code::kInvalidArgument, "invalid name '" + std::string(name) + "'");
@@ -51,7 +43,8 @@ Status validate_name(std::string_view name) {
 MetaOperator::MetaOperator(KvStore& store, MetaOptions options) : store_(store), options_(std::move(options)) {
   if (!options_.wall_clock_ns) options_.wall_clock_ns = system_ns;
   if (!options_.monotonic_clock_ns) options_.monotonic_clock_ns = steady_ns;
-  registry_ = std::make_unique<NodeRegistry>(store_, options_.node_timeout, options_.monotonic_clock_ns);
+  registry_ =
+      std::make_unique<NodeRegistry>(store_, options_.node_timeout, options_.replication, options_.monotonic_clock_ns);
   sessions_ = std::make_unique<FileSessions>(options_.session_lease.count(), options_.monotonic_clock_ns);
   reclaim_after_ns_ = options_.monotonic_clock_ns() + options_.session_lease.count();
 }
@@ -61,6 +54,9 @@ MetaOperator::~MetaOperator() = default;
 Result<std::unique_ptr<MetaOperator>> MetaOperator::Open(KvStore& store, MetaOptions options) {
   RETURN_IF_ERROR(validate_chunk_size(options.chunk_size));
   if (options.node_timeout.count() <= 0) return Error(Code::kInvalidArgument, "node timeout must be positive");
+  if (options.replication < 1 || options.replication > 16) {
+    return Error(Code::kInvalidArgument, "replication must be 1..16");
+  }
   if (options.session_lease.count() <= 0) return Error(Code::kInvalidArgument, "session lease must be positive");
   std::unique_ptr<MetaOperator> op(new MetaOperator(store, std::move(options)));
   RETURN_IF_ERROR(op->Bootstrap());
@@ -136,8 +132,7 @@ Result<pb::DirEntry> MetaOperator::LoadEntry(uint64_t parent, std::string_view n
   return entry;
 }
 
-Result<pb::InodeAttr> MetaOperator::Lookup(uint64_t parent, std::string_view name,
-                                           const pb::Credentials& cred) const {
+Result<pb::InodeAttr> MetaOperator::Lookup(uint64_t parent, std::string_view name, const pb::Credentials& cred) const {
   RETURN_IF_ERROR(validate_name(name));
   ASSIGN_OR_RETURN(pb::InodeAttr dir, LoadDirectory(parent));
   RETURN_IF_ERROR(check_access(dir, cred, kMayExec));
@@ -178,12 +173,12 @@ Result<pb::ReaddirReply> MetaOperator::Readdir(uint64_t ino, std::string_view af
 
 Result<pb::Layout> MetaOperator::NewLayout(uint64_t ino, uint32_t chunk_size, uint32_t stripe_width) const {
   bool any_registered = false;
-  std::vector<uint32_t> targets = registry_->OnlineTargets(&any_registered);
+  std::vector<uint32_t> chains = registry_->WritableChains(&any_registered);
   if (!any_registered) return Error(Code::kUnavailable, "no storage targets registered");
-  if (targets.empty()) return Error(Code::kUnavailable, "no storage targets online");
+  if (chains.empty()) return Error(Code::kUnavailable, "no storage chain has a serving target");
   uint32_t width = stripe_width;
-  if (width == 0) width = options_.max_stripe_width;  // 0 still: every target
-  return choose_layout(ino, chunk_size == 0 ? options_.chunk_size : chunk_size, width, std::move(targets));
+  if (width == 0) width = options_.max_stripe_width;  // 0 still: every chain
+  return choose_layout(ino, chunk_size == 0 ? options_.chunk_size : chunk_size, width, std::move(chains));
 }
 
 Result<pb::RegisterNodeReply> MetaOperator::RegisterNode(const pb::RegisterNodeRequest& request) {
@@ -193,5 +188,11 @@ Result<pb::RegisterNodeReply> MetaOperator::RegisterNode(const pb::RegisterNodeR
 pb::RoutingTable MetaOperator::GetRouting() const { return registry_->Routing(); }
 
 pb::ClusterStatusReply MetaOperator::ClusterStatus() const { return registry_->ClusterStatus(); }
+
+Result<size_t> MetaOperator::CheckNodeLeases() { return registry_->CheckLeases(); }
+
+Status MetaOperator::SyncDone(const pb::SyncDoneRequest& request) { return registry_->SyncDone(request); }
+
+Status MetaOperator::TargetAdmin(const pb::TargetAdminRequest& request) { return registry_->TargetAdmin(request); }
 
 }  // namespace zcfs::meta

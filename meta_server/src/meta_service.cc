@@ -132,6 +132,10 @@ void MetaService::RegisterOn(RpcServer& server) {
   RegisterPb<pb::ClusterStatusRequest, pb::ClusterStatusReply>(
       server, method::kClusterStatus,
       [&op](const pb::ClusterStatusRequest&) -> Result<pb::ClusterStatusReply> { return op.ClusterStatus(); });
+  RegisterPb<pb::SyncDoneRequest, pb::EmptyReply>(
+      server, method::kSyncDone, [&op](const pb::SyncDoneRequest& r) { return empty_reply(op.SyncDone(r)); });
+  RegisterPb<pb::TargetAdminRequest, pb::EmptyReply>(
+      server, method::kTargetAdmin, [&op](const pb::TargetAdminRequest& r) { return empty_reply(op.TargetAdmin(r)); });
 }
 
 }  // namespace zcfs::meta

@@ -5,6 +5,7 @@
 #include "keys.h"
 #include "zcfs/common/address.h"
 #include "zcfs/common/logging.h"
+#include "zcfs/proto/layout_rules.h"
 
 namespace zcfs::meta {
 namespace {
@@ -38,8 +39,9 @@ Status validate_request(const pb::RegisterNodeRequest& request) {
 
 }  // namespace
 
-NodeRegistry::NodeRegistry(KvStore& store, std::chrono::nanoseconds timeout, std::function<int64_t()> monotonic_ns)
-    : store_(store), timeout_(timeout), monotonic_ns_(std::move(monotonic_ns)) {}
+NodeRegistry::NodeRegistry(KvStore& store, std::chrono::nanoseconds timeout, uint32_t replication,
+                           std::function<int64_t()> monotonic_ns)
+    : store_(store), timeout_(timeout), monotonic_ns_(std::move(monotonic_ns)), chains_(replication) {}
 
 Status NodeRegistry::Load() {
   std::lock_guard lock(mutex_);
@@ -55,6 +57,12 @@ Status NodeRegistry::Load() {
     last_seen_ns_[node.node_id()] = now;
     for (const auto& t : node.targets()) target_owner_[t.target_id()] = node.node_id();
   }
+  ASSIGN_OR_RETURN(auto chain_records, store_.Scan(Column::kSystem, keys::kChainPrefix, "", 0));
+  std::vector<pb::Chain> chains;
+  for (const auto& [key, value] : chain_records) {
+    if (!chains.emplace_back().ParseFromString(value)) return Error(Code::kCorruption, "unparsable chain record");
+  }
+  chains_.Load(std::move(chains));
   return Status::Ok();
 }
 
@@ -90,6 +98,36 @@ Status NodeRegistry::AssignIds(pb::RegisterNodeRequest& record, Counters& counte
   return Status::Ok();
 }
 
+std::vector<uint32_t> NodeRegistry::ChainChangesOf(const pb::RegisterNodeRequest& record, ChainTable& chains) const {
+  auto existing = nodes_.find(record.node_id());
+  const bool restarted = existing != nodes_.end() && existing->second.incarnation() != 0 &&
+                         existing->second.incarnation() != record.incarnation();
+  std::vector<TargetPlace> places;
+  for (const auto& p : Places()) {
+    if (p.node_id != record.node_id()) places.push_back(p);
+  }
+  for (const auto& t : record.targets()) places.push_back({t.target_id(), record.node_id(), record.label()});
+
+  std::set<uint32_t> changed;
+  for (const auto& t : record.targets()) {
+    std::vector<uint32_t> now_changed;
+    if (!chains.Contains(t.target_id())) {
+      now_changed = chains.AddTarget({t.target_id(), record.node_id(), record.label()}, places);
+    } else if (!drained_.contains(t.target_id())) {
+      bool wiped = false;
+      if (existing != nodes_.end()) {
+        for (const auto& old : existing->second.targets()) {
+          wiped |= old.target_id() == t.target_id() && !old.uuid().empty() && old.uuid() != t.uuid();
+        }
+      }
+      if (wiped) LOG_WARN << "target " << t.target_id() << " at " << t.path() << " came back empty (new uuid)";
+      if (restarted || wiped || chains.IsOffline(t.target_id())) now_changed = chains.TargetBack(t.target_id());
+    }
+    changed.insert(now_changed.begin(), now_changed.end());
+  }
+  return {changed.begin(), changed.end()};
+}
+
 Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeRequest& request) {
   RETURN_IF_ERROR(validate_request(request));
   std::lock_guard lock(mutex_);
@@ -102,7 +140,9 @@ Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeReque
   bool topology_changed =
       is_new || existing->second.address() != record.address() || target_ids(existing->second) != target_ids(record);
   bool record_changed = is_new || existing->second.SerializeAsString() != record.SerializeAsString();
-  if (topology_changed) ++counters.routing_version;
+  ChainTable chains = chains_;
+  std::vector<uint32_t> changed_chains = ChainChangesOf(record, chains);
+  if (topology_changed || !changed_chains.empty()) ++counters.routing_version;
 
   WriteBatch batch;
   if (record_changed) batch.Put(Column::kSystem, keys::node_key(record.node_id()), record.SerializeAsString());
@@ -112,8 +152,11 @@ Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeReque
   if (counters.next_target_id != counters_.next_target_id) {
     batch.Put(Column::kSystem, std::string(keys::kNextTargetId), keys::be64(counters.next_target_id));
   }
-  if (topology_changed) {
+  if (counters.routing_version != counters_.routing_version) {
     batch.Put(Column::kSystem, std::string(keys::kRoutingVersion), keys::be64(counters.routing_version));
+  }
+  for (uint32_t id : changed_chains) {
+    batch.Put(Column::kSystem, keys::chain_key(id), chains.chains().at(id).SerializeAsString());
   }
   if (!batch.empty()) RETURN_IF_ERROR(store_.Write(batch));
 
@@ -123,16 +166,87 @@ Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeReque
   }
   for (const auto& t : record.targets()) target_owner_[t.target_id()] = record.node_id();
   counters_ = counters;
+  chains_ = std::move(chains);
   last_seen_ns_[record.node_id()] = monotonic_ns_();
-  if (topology_changed) {
+  down_nodes_.erase(record.node_id());
+  if (topology_changed || !changed_chains.empty()) {
     LOG_INFO << "node " << record.node_id() << " at " << record.address() << " registered with "
-             << record.targets_size() << " targets; routing version " << counters_.routing_version;
+             << record.targets_size() << " targets (" << changed_chains.size() << " chains changed); routing version "
+             << counters_.routing_version;
   }
   pb::RegisterNodeReply reply;
   reply.set_node_id(record.node_id());
   for (const auto& t : record.targets()) reply.add_target_ids(t.target_id());
+  reply.set_routing_version(counters_.routing_version);
+  reply.set_lease_ms(static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()));
   nodes_[record.node_id()] = std::move(record);
   return reply;
+}
+
+Status NodeRegistry::CommitChains(ChainTable chains, const std::vector<uint32_t>& changed, std::string_view why) {
+  if (changed.empty()) return Status::Ok();
+  uint64_t version = counters_.routing_version + 1;
+  WriteBatch batch;
+  batch.Put(Column::kSystem, std::string(keys::kRoutingVersion), keys::be64(version));
+  for (uint32_t id : changed)
+    batch.Put(Column::kSystem, keys::chain_key(id), chains.chains().at(id).SerializeAsString());
+  RETURN_IF_ERROR(store_.Write(batch));
+  counters_.routing_version = version;
+  chains_ = std::move(chains);
+  LOG_INFO << why << ": " << changed.size() << " chains changed; routing version " << version;
+  return Status::Ok();
+}
+
+Result<size_t> NodeRegistry::CheckLeases() {
+  std::lock_guard lock(mutex_);
+  int64_t now = monotonic_ns_();
+  ChainTable chains = chains_;
+  std::set<uint32_t> changed;
+  std::vector<uint32_t> lapsed;
+  for (const auto& [id, node] : nodes_) {
+    if (Online(id, now) || down_nodes_.contains(id)) continue;
+    lapsed.push_back(id);
+    for (const auto& t : node.targets()) {
+      for (uint32_t c : chains.TargetDown(t.target_id())) changed.insert(c);
+    }
+  }
+  if (lapsed.empty()) return size_t{0};
+  std::string why = "node";
+  for (uint32_t id : lapsed) why += " " + std::to_string(id);
+  RETURN_IF_ERROR(CommitChains(std::move(chains), {changed.begin(), changed.end()}, why + " missed its lease"));
+  down_nodes_.insert(lapsed.begin(), lapsed.end());
+  return lapsed.size();
+}
+
+Status NodeRegistry::SyncDone(const pb::SyncDoneRequest& request) {
+  std::lock_guard lock(mutex_);
+  ChainTable chains = chains_;
+  ASSIGN_OR_RETURN(auto changed, chains.SyncDone(request.chain_id(), request.chain_version(), request.target_id()));
+  return CommitChains(
+      std::move(chains), changed,
+      "target " + std::to_string(request.target_id()) + " resynced in chain " + std::to_string(request.chain_id()));
+}
+
+Status NodeRegistry::TargetAdmin(const pb::TargetAdminRequest& request) {
+  std::lock_guard lock(mutex_);
+  const uint32_t target = request.target_id();
+  if (!target_owner_.contains(target)) return Error(Code::kNotFound, "no target " + std::to_string(target));
+  ChainTable chains = chains_;
+  std::vector<uint32_t> changed;
+  if (request.drain()) {
+    changed = chains.TargetDown(target);
+    if (!changed.empty() || chains.IsOffline(target)) {
+      RETURN_IF_ERROR(CommitChains(std::move(chains), changed, "target " + std::to_string(target) + " drained"));
+      drained_.insert(target);
+      return Status::Ok();
+    }
+    return Error(Code::kNotPermitted,
+                 "target " + std::to_string(target) + " is the last serving replica of a chain; it cannot be drained");
+  }
+  drained_.erase(target);
+  if (chains.IsOffline(target) && Online(target_owner_.at(target), monotonic_ns_()))
+    changed = chains.TargetBack(target);
+  return CommitChains(std::move(chains), changed, "target " + std::to_string(target) + " put back");
 }
 
 bool NodeRegistry::Online(uint32_t node_id, int64_t now) const {
@@ -152,7 +266,20 @@ pb::RoutingTable NodeRegistry::Routing() const {
     n->set_online(Online(id, now));
   }
   AddTargets(table.mutable_targets());
+  AddChains(table.mutable_chains());
   return table;
+}
+
+void NodeRegistry::AddChains(google::protobuf::RepeatedPtrField<pb::Chain>* out) const {
+  for (const auto& [id, chain] : chains_.chains()) *out->Add() = chain;
+}
+
+std::vector<TargetPlace> NodeRegistry::Places() const {
+  std::vector<TargetPlace> places;
+  for (const auto& [id, node] : nodes_) {
+    for (const auto& t : node.targets()) places.push_back({t.target_id(), id, node.label()});
+  }
+  return places;
 }
 
 void NodeRegistry::AddTargets(google::protobuf::RepeatedPtrField<pb::RoutingTarget>* out) const {
@@ -183,15 +310,19 @@ pb::ClusterStatusReply NodeRegistry::ClusterStatus() const {
     n->set_since_heartbeat_ms(seen == last_seen_ns_.end() ? -1 : (now - seen->second) / 1'000'000);
   }
   AddTargets(reply.mutable_targets());
+  AddChains(reply.mutable_chains());
+  reply.set_replication(chains_.replication());
   return reply;
 }
 
-std::vector<uint32_t> NodeRegistry::OnlineTargets(bool* any_registered) const {
+std::vector<uint32_t> NodeRegistry::WritableChains(bool* any_registered) const {
   std::lock_guard lock(mutex_);
-  int64_t now = monotonic_ns_();
+  const int64_t now = monotonic_ns_();
   std::vector<uint32_t> out;
-  for (const auto& [target_id, node_id] : target_owner_) {
-    if (Online(node_id, now)) out.push_back(target_id);
+  for (const auto& [id, chain] : chains_.chains()) {
+    std::optional<uint32_t> head = chain_head(chain);
+    auto owner = head ? target_owner_.find(*head) : target_owner_.end();
+    if (owner != target_owner_.end() && Online(owner->second, now)) out.push_back(id);
   }
   *any_registered = !target_owner_.empty();
   return out;

@@ -4,6 +4,7 @@
 
 #include "zcfs/meta/chunk_trimmer.h"
 #include "zcfs/proto/io_threads.h"
+#include "zcfs/proto/layout_rules.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 #include "zcfs/proto/tcp_transport.h"
@@ -25,10 +26,25 @@ std::map<uint32_t, std::string> target_addresses(const pb::RoutingTable& routing
   return targets;
 }
 
-Task<Status> trim_targets(TcpTransport* transport, std::map<uint32_t, std::string> addresses, uint64_t ino,
-                          pb::Layout layout, uint64_t length) {
-  std::set<uint32_t> targets(layout.targets().begin(), layout.targets().end());
-  for (uint32_t target : targets) {
+// The targets holding the layout's chunks that can be trimmed now: the members of its chains that
+// receive writes. An OFFLINE member misses the trim; its resync, which removes and cuts what its
+// predecessor does not hold, applies it when it returns.
+std::set<uint32_t> trimmed_targets(const pb::RoutingTable& routing, const pb::Layout& layout) {
+  std::set<uint32_t> chains(layout.chains().begin(), layout.chains().end());
+  std::set<uint32_t> targets;
+  for (const auto& chain : routing.chains()) {
+    if (!chains.contains(chain.chain_id())) continue;
+    for (const auto& m : chain.members()) {
+      if (receives_writes(m.state())) targets.insert(m.target_id());
+    }
+  }
+  return targets;
+}
+
+Task<Status> trim_targets(TcpTransport* transport, pb::RoutingTable routing, uint64_t ino, pb::Layout layout,
+                          uint64_t length) {
+  const std::map<uint32_t, std::string> addresses = target_addresses(routing);
+  for (uint32_t target : trimmed_targets(routing, layout)) {
     auto address = addresses.find(target);
     if (address == addresses.end()) {
       co_return Error(Code::kUnavailable, "storage target " + std::to_string(target) + " is offline");
@@ -42,8 +58,8 @@ Task<Status> trim_targets(TcpTransport* transport, std::map<uint32_t, std::strin
     request.set_chunk_size(layout.chunk_size());
     auto reply = co_await CallPb<pb::TruncateChunksReply>(**channel, method::kTruncateChunks, request);
     if (!reply.ok()) {
-      co_return Status(reply.status()).Prepend("truncating inode " + std::to_string(ino) + " on target " +
-                                               std::to_string(target));
+      co_return Status(reply.status())
+          .Prepend("truncating inode " + std::to_string(ino) + " on target " + std::to_string(target));
     }
   }
   co_return Status::Ok();
@@ -60,8 +76,8 @@ class StorageChunkTrimmer final : public ChunkTrimmer {
   }
 
   Status Trim(uint64_t ino, const pb::Layout& layout, uint64_t length) override {
-    if (layout.targets().empty()) return Status::Ok();
-    return run_blocking(io_.executor(), trim_targets(&transport_, target_addresses(routing_()), ino, layout, length));
+    if (layout.chains().empty()) return Status::Ok();
+    return run_blocking(io_.executor(), trim_targets(&transport_, routing_(), ino, layout, length));
   }
 
  private:

@@ -38,6 +38,15 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
     server_.Forget(this);
   }
 
+  // A request arriving on this connection, before its body.
+  RpcRequest NewRequest(uint16_t method) const {
+    RpcRequest request;
+    request.method = method;
+    request.peer = peer_;
+    request.connection_open = open_;
+    return request;
+  }
+
   // A frame header that a server accepts: valid, within the limits, and a request.
   Result<FrameHeader> DecodeRequestHeader(std::span<const std::byte, kFrameHeaderSize> raw) const {
     auto header = decode_frame_header(raw, server_.limits_);
@@ -59,10 +68,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
       auto header = DecodeRequestHeader(raw);
       if (!header.ok()) co_return header.status();
 
-      RpcRequest request;
-      request.method = header->method;
-      request.peer = peer_;
-      request.connection_open = open_;
+      RpcRequest request = NewRequest(header->method);
       request.body.resize(header->body_len);
       co_await asio::async_read(socket_, asio::buffer(request.body), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return Error(Code::kUnavailable, "read body: " + ec.message());
@@ -94,10 +100,7 @@ class ServerConnection : public std::enable_shared_from_this<ServerConnection> {
         if (!header.ok()) co_return header.status();
         wanted = kFrameHeaderSize + header->body_len;
         if (end - begin < wanted) break;
-        RpcRequest request;
-        request.method = header->method;
-        request.peer = peer_;
-        request.connection_open = open_;
+        RpcRequest request = NewRequest(header->method);
         const char* body = reinterpret_cast<const char*>(inbox.data() + begin + kFrameHeaderSize);
         request.body.assign(body, header->body_len);
         begin += wanted;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "zcfs/common/crc32c.h"
+
 namespace zcfs::storage_internal {
 namespace {
 
@@ -93,6 +95,11 @@ Result<StoredChunk> DecodeStoredChunk(ChunkId id, std::string_view value) {
     chunk.block_crcs[i] = static_cast<uint32_t>(GetLittle(value.data() + kFixedValueSize + 4 * i, 4));
   }
   return chunk;
+}
+
+ChunkMeta StoredChunk::meta() const {
+  uint32_t digest = crc32c(block_crcs.data(), block_crcs.size() * sizeof(uint32_t));
+  return {length, version, digest};
 }
 
 }  // namespace zcfs::storage_internal

@@ -58,7 +58,7 @@ struct StoredChunk {
   SlotId slot;
   std::vector<uint32_t> block_crcs;  // BlockCount(length) entries
 
-  ChunkMeta meta() const { return {length, version}; }
+  ChunkMeta meta() const;
 };
 
 // RocksDB keys: 'c' + inode (8 bytes big-endian) + index (4 bytes big-endian), so one file's chunks

@@ -6,6 +6,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "slot_bitmap.h"
 
 namespace zcfs::storage_internal {
@@ -48,8 +50,15 @@ Result<std::optional<StoredChunk>> ChunkMetaDb::Get(ChunkId id) const {
 
 Result<std::vector<std::pair<ChunkId, StoredChunk>>> ChunkMetaDb::Scan(uint64_t inode, uint32_t from_index,
                                                                        size_t limit) const {
-  const std::string start = EncodeChunkKey({inode, from_index});
-  const rocksdb::Slice prefix(start.data(), 1 + 8);
+  ASSIGN_OR_RETURN(auto out, ScanAll({inode, from_index}, limit));
+  auto other_inode = std::find_if(out.begin(), out.end(), [inode](const auto& r) { return r.first.inode != inode; });
+  out.erase(other_inode, out.end());
+  return out;
+}
+
+Result<std::vector<std::pair<ChunkId, StoredChunk>>> ChunkMetaDb::ScanAll(ChunkId from, size_t limit) const {
+  const std::string start = EncodeChunkKey(from);
+  const rocksdb::Slice prefix(start.data(), 1);  // chunk records only
   std::vector<std::pair<ChunkId, StoredChunk>> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(start); it->Valid() && out.size() < limit; it->Next()) {
@@ -58,7 +67,7 @@ Result<std::vector<std::pair<ChunkId, StoredChunk>>> ChunkMetaDb::Scan(uint64_t 
     ASSIGN_OR_RETURN(StoredChunk chunk, DecodeStoredChunk(id, it->value().ToStringView()));
     out.emplace_back(id, std::move(chunk));
   }
-  RETURN_IF_ERROR(FromRocks(it->status(), "scan chunk metadata of inode " + std::to_string(inode)));
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan chunk metadata from chunk " + from.ToString()));
   return out;
 }
 

@@ -42,6 +42,8 @@ class ChunkMetaDb {
   Result<std::optional<StoredChunk>> Get(ChunkId id) const;
   // The records of `inode` with index >= from_index, in index order, at most `limit` of them.
   Result<std::vector<std::pair<ChunkId, StoredChunk>>> Scan(uint64_t inode, uint32_t from_index, size_t limit) const;
+  // The records of every inode from chunk `from` on (inclusive), in chunk id order, at most `limit`.
+  Result<std::vector<std::pair<ChunkId, StoredChunk>>> ScanAll(ChunkId from, size_t limit) const;
   // Every slot bitmap group with at least one bit ever set.
   Result<std::vector<SlotGroup>> LoadSlotGroups() const;
 

@@ -73,6 +73,14 @@ Result<std::optional<ChunkMeta>> ChunkStore::GetMeta(ChunkId id) const {
   return std::optional<ChunkMeta>(chunk->meta());
 }
 
+Result<std::vector<std::pair<ChunkId, ChunkMeta>>> ChunkStore::List(ChunkId from, size_t limit) const {
+  ASSIGN_OR_RETURN(auto records, meta_->ScanAll(from, limit));
+  std::vector<std::pair<ChunkId, ChunkMeta>> out;
+  out.reserve(records.size());
+  for (const auto& [id, chunk] : records) out.emplace_back(id, chunk.meta());
+  return out;
+}
+
 ChunkStore::SpaceStats ChunkStore::space_stats() const {
   SlotSpace::Stats s = space_->stats();
   SpaceStats out;

@@ -79,7 +79,7 @@ class ChunkStore::Truncator {
     co_return removed;
   }
 
- private:
+  // Removes the chunks (those that exist) in one commit. Returns how many it removed.
   Task<Result<uint32_t>> RemoveGroup(std::vector<ChunkId> ids) {
     std::vector<AsyncMutex::Guard> guards = co_await LockAll(ids);
     // Re-read under the locks: a write may have moved a chunk to another slot, or another truncation
@@ -99,6 +99,7 @@ class ChunkStore::Truncator {
     co_return static_cast<uint32_t>(change.erase.size());
   }
 
+ private:
   // The write locks of all the chunks, each stripe once, taken in address order so that two
   // truncations never deadlock (writes hold one stripe at a time).
   Task<std::vector<AsyncMutex::Guard>> LockAll(const std::vector<ChunkId>& ids) {
@@ -114,6 +115,14 @@ class ChunkStore::Truncator {
   ChunkStore& store_;
   uint64_t inode_;
 };
+
+Task<Status> ChunkStore::Remove(ChunkId id) {
+  Truncator truncator(*this, id.inode);
+  std::vector<ChunkId> ids{id};
+  Result<uint32_t> removed = co_await truncator.RemoveGroup(std::move(ids));
+  if (!removed.ok()) co_return removed.status();
+  co_return Status::Ok();
+}
 
 Task<Result<TruncateResult>> ChunkStore::Truncate(uint64_t inode, uint64_t length, uint32_t chunk_size) {
   if (chunk_size == 0 || chunk_size > options_.max_chunk_size) {

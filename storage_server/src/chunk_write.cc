@@ -64,21 +64,26 @@ Status ValidateWrite(ChunkId id, uint64_t offset, const AlignedPayload& payload,
 // One write, run while holding the chunk's lock. Not thread-safe (lives in one coroutine).
 class ChunkStore::Writer {
  public:
-  Writer(ChunkStore& store, ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size)
+  // `replace_version`: the payload (at offset 0) is the chunk's whole new content, at that version.
+  Writer(ChunkStore& store, ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size,
+         std::optional<uint64_t> replace_version = std::nullopt)
       : store_(store),
         id_(id),
         offset_(offset),
         end_(offset + payload.length),
         payload_(payload),
-        chunk_size_(chunk_size) {}
+        chunk_size_(chunk_size),
+        replace_version_(replace_version) {}
 
   Task<Result<WriteResult>> Run() {
     Result<std::optional<StoredChunk>> old = store_.meta_->Get(id_);
     if (!old.ok()) co_return old.status();
-    old_ = std::move(*old);
+    if (*old) old_slot_ = (*old)->slot;
+    // A replacement keeps nothing of the old chunk but its slot, freed at the commit.
+    if (!replace_version_) old_ = std::move(*old);
     const uint64_t old_length = old_ ? old_->length : 0;
     next_.length = std::max(old_length, end_);
-    next_.version = (old_ ? old_->version : 0) + 1;
+    next_.version = replace_version_ ? *replace_version_ : (old_ ? old_->version : 0) + 1;
     next_.block_crcs.assign(BlockCount(next_.length), 0);
     uint64_t region_start = 0;
     if (old_ && offset_ >= old_length && align_up(next_.length, kBlockSize) <= ClassSize(old_->slot.size_class)) {
@@ -101,7 +106,7 @@ class ChunkStore::Writer {
       if (allocated_) store_.space_->Cancel(next_.slot);
       co_return s.Prepend("write chunk " + id_.ToString());
     }
-    if (allocated_ && old_) store_.space_->Retire(old_->slot);
+    if (allocated_ && old_slot_) store_.space_->Retire(*old_slot_);
     co_return WriteResult{next_.length, next_.version};
   }
 
@@ -190,7 +195,7 @@ class ChunkStore::Writer {
     change.put.emplace_back(id_, next_);
     if (allocated_) {
       change.take.push_back(next_.slot);
-      if (old_) change.free.push_back(old_->slot);
+      if (old_slot_) change.free.push_back(*old_slot_);
     }
     co_return co_await store_.Commit(change);
   }
@@ -200,8 +205,10 @@ class ChunkStore::Writer {
   uint64_t offset_;
   uint64_t end_;
   AlignedPayload payload_;
-  std::optional<StoredChunk> old_;
-  const uint32_t chunk_size_;  // the most the chunk can hold
+  std::optional<StoredChunk> old_;  // the content the write builds on (none for a replacement)
+  std::optional<SlotId> old_slot_;  // the slot the committed chunk occupies
+  const uint32_t chunk_size_;       // the most the chunk can hold
+  const std::optional<uint64_t> replace_version_;
   StoredChunk next_;
   bool allocated_ = false;
 };
@@ -226,6 +233,20 @@ Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, Aligned
   }
   AsyncMutex::Guard guard = co_await LockFor(id).Lock();
   Writer writer(*this, id, offset, payload, chunk_size);
+  co_return co_await writer.Run();
+}
+
+Task<Result<WriteResult>> ChunkStore::Replace(ChunkId id, AlignedPayload whole, uint64_t version) {
+  const uint32_t chunk_size = options_.max_chunk_size;  // a copy's file chunk size is not known here
+  if (Status s = ValidateWrite(id, 0, whole, chunk_size, options_.max_chunk_size); !s.ok()) co_return s;
+  if (whole.length == 0) {  // an empty chunk is no chunk
+    Status removed = co_await Remove(id);
+    if (!removed.ok()) co_return removed;
+    co_return WriteResult{0, version};
+  }
+  if (whole.data_offset % kBlockSize != 0) co_return Error(Code::kInvalidArgument, "replacement is not block-aligned");
+  AsyncMutex::Guard guard = co_await LockFor(id).Lock();
+  Writer writer(*this, id, 0, whole, chunk_size, version);
   co_return co_await writer.Run();
 }
 

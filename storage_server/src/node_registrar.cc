@@ -1,5 +1,7 @@
 #include "zcfs/storage/node_registrar.h"
 
+#include <random>
+
 #include "id_file.h"
 #include "zcfs.pb.h"
 #include "zcfs/common/logging.h"
@@ -15,7 +17,8 @@ NodeRegistrar::NodeRegistrar(asio::any_io_executor executor, Options options, st
       targets_(std::move(targets)),
       on_registered_(std::move(on_registered)),
       strand_(asio::make_strand(executor)),
-      timer_(strand_) {}
+      timer_(strand_),
+      incarnation_(std::random_device()() | (uint64_t{std::random_device()()} << 32) | 1) {}
 
 NodeRegistrar::~NodeRegistrar() { Stop(); }
 
@@ -72,10 +75,13 @@ Task<Status> NodeRegistrar::RegisterOnce() {
   pb::RegisterNodeRequest request;
   request.set_node_id(node_id_.load());
   request.set_address(options_.advertise_address);
+  request.set_incarnation(incarnation_);
+  request.set_label(options_.label);
   for (StorageTarget* target : targets_) {
     pb::TargetReport* report = request.add_targets();
     report->set_target_id(target->id());
     report->set_path(target->path());
+    report->set_uuid(target->uuid());
     if (auto space = target->QuerySpace(); space.ok()) {
       report->set_capacity_bytes(space->capacity_bytes);
       report->set_used_bytes(space->used_bytes);
@@ -83,10 +89,29 @@ Task<Status> NodeRegistrar::RegisterOnce() {
   }
   CallOptions call;
   call.timeout = options_.rpc_timeout;
-  auto channel = channel_;  // Stop() may reset channel_ while the call is in flight
+  auto channel = channel_;                       // Stop() may reset channel_ while the call is in flight
+  const auto sent_at = ChainView::Clock::now();  // the lease runs from before the meta server saw the request
   auto reply = co_await CallPb<pb::RegisterNodeReply>(*channel, method::kRegisterNode, request, std::move(call));
   if (!reply.ok()) co_return reply.status();
-  co_return Adopt(reply->node_id(), {reply->target_ids().begin(), reply->target_ids().end()});
+  Status adopted = Adopt(reply->node_id(), {reply->target_ids().begin(), reply->target_ids().end()});
+  if (!adopted.ok() || options_.view == nullptr) co_return adopted;
+  // The chains first: a renewed lease with an old table would serve under chains that moved on.
+  Status followed = co_await FollowRouting(*channel, reply->routing_version());
+  if (!followed.ok()) co_return followed;
+  options_.view->LeaseRenewed(sent_at, std::chrono::milliseconds(reply->lease_ms()));
+  if (options_.on_round) options_.on_round();
+  co_return Status::Ok();
+}
+
+Task<Status> NodeRegistrar::FollowRouting(RpcChannel& channel, uint64_t version) {
+  if (version == options_.view->version()) co_return Status::Ok();
+  CallOptions call;
+  call.timeout = options_.rpc_timeout;
+  auto table =
+      co_await CallPb<pb::RoutingTable>(channel, method::kGetRouting, pb::GetRoutingRequest(), std::move(call));
+  if (!table.ok()) co_return table.status();
+  options_.view->Update(std::move(table).value());
+  co_return Status::Ok();
 }
 
 Status NodeRegistrar::Adopt(uint32_t node_id, const std::vector<uint32_t>& target_ids) {

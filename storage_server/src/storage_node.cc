@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "resync.h"
 #include "zcfs/common/logging.h"
+#include "zcfs/proto/methods.h"
+#include "zcfs/proto/pb_call.h"
 #include "zcfs/proto/server_runtime.h"
 
 namespace zcfs {
@@ -42,6 +45,10 @@ Status StorageNode::Init() {
   // storage_service.cc).
   asio::any_io_executor first = threads_.context(0).get_executor();
   service_ = std::make_unique<StorageService>(first, targets, options_.service);
+  peers_ = std::make_unique<TcpTransport>(first);
+  service_->EnableReplication(view_, *peers_, [this]() { return FetchRouting(); });
+  resyncer_ = std::make_unique<storage_internal::Resyncer>(first, view_, *service_->replicator(), *peers_, targets,
+                                                           options_.meta);
   server_ = std::make_unique<RpcServer>(threads_);
   FrameWriterOptions writer = server_->writer_options();
   writer.zerocopy_threshold = options_.zerocopy_threshold;
@@ -65,6 +72,9 @@ Status StorageNode::Init() {
   reg.data_dir = options_.data_dir;
   reg.advertise_address = address;
   reg.interval = options_.heartbeat;
+  reg.label = options_.label;
+  reg.view = &view_;
+  reg.on_round = [resyncer = resyncer_.get()] { resyncer->Poke(); };
   std::string ready_file = options_.ready_file;
   registrar_ = std::make_unique<NodeRegistrar>(first, reg, targets, [ready_file, address] {
     if (ready_file.empty()) return;
@@ -72,6 +82,17 @@ Status StorageNode::Init() {
     if (!s.ok()) LOG_ERROR << "ready file: " << s.ToString();
   });
   return registrar_->Start();
+}
+
+Task<Status> StorageNode::FetchRouting() {
+  auto channel =
+      co_await RpcChannel::Connect(threads_.context(0).get_executor(), options_.meta, std::chrono::seconds(2));
+  if (!channel.ok()) co_return Status(channel.status()).Prepend("fetch the routing table");
+  auto table = co_await CallPb<pb::RoutingTable>(**channel, method::kGetRouting, pb::GetRoutingRequest());
+  (*channel)->Close();
+  if (!table.ok()) co_return Status(table.status()).Prepend("fetch the routing table");
+  view_.Update(std::move(table).value());
+  co_return Status::Ok();
 }
 
 StorageNode::~StorageNode() { Stop(); }
@@ -82,6 +103,7 @@ void StorageNode::Stop() {
   if (rdma_server_) rdma_server_->Stop();
   if (server_) server_->Stop();
   if (registrar_) registrar_->Stop();
+  if (resyncer_) resyncer_->Stop();
   // Requests in progress hold disk I/O and buffers: let them end before the threads stop. Bounded, so a
   // stuck peer cannot hold the process forever.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -89,6 +111,7 @@ void StorageNode::Stop() {
          ((service_ && service_->active_requests() > 0) || (server_ && server_->connection_count() > 0))) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  if (peers_) peers_->CloseAll();
   threads_.Stop();
 }
 

@@ -2,12 +2,14 @@
 
 #include <memory>
 
+#include "chain_replicator.h"
 #include "read_budget.h"
 #include "wait_group.h"
 #include "zcfs.pb.h"
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/common/crc32c.h"
 #include "zcfs/common/logging.h"
+#include "zcfs/proto/layout_rules.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 
@@ -17,10 +19,6 @@ using storage_internal::ReadBudget;
 using storage_internal::WaitGroup;
 
 namespace {
-
-// The chunk sizes a file layout may have.
-constexpr uint32_t kMinChunkSize = 64u << 10;
-constexpr uint32_t kMaxChunkSize = 64u << 20;
 
 // Counts a request as active for its lifetime.
 class ActiveScope {
@@ -99,11 +97,16 @@ StorageService::StorageService(asio::any_io_executor executor, std::vector<Stora
 
 StorageService::~StorageService() = default;
 
+void StorageService::EnableReplication(ChainView& view, Transport& peers, std::function<Task<Status>()> refresh) {
+  replicator_ = std::make_unique<storage_internal::ChainReplicator>(view, peers, std::move(refresh));
+}
+
 void StorageService::RegisterWith(RpcServer& server) {
   server.Register(method::kBatchRead, [this](RpcRequest& r) { return HandleBatchRead(r); });
   server.Register(method::kWriteChunk, [this](RpcRequest& r) { return HandleWriteChunk(r); });
   server.Register(method::kTruncateChunks, [this](RpcRequest& r) { return HandleTruncateChunks(r); });
   server.Register(method::kListTargets, [this](RpcRequest& r) { return HandleListTargets(r); });
+  server.Register(method::kListChunks, [this](RpcRequest& r) { return HandleListChunks(r); });
   server.SetPayloadOffset([](uint16_t m, std::string_view body) -> size_t {
     if (m != method::kWriteChunk) return 0;
     pb::WriteChunkRequest request;
@@ -144,6 +147,15 @@ Result<ReadBudget::Cost> PlanBatch(const StorageService& service, const StorageS
     if (target == nullptr) {
       batch.results[i] = StaleTarget(piece.target_id());
       continue;
+    }
+    if (piece.chain_id() != 0) {
+      Status readable = service.replicator() == nullptr
+                            ? Error(Code::kNotSupported, "this storage node does not serve chains")
+                            : service.replicator()->CheckReadable(piece.target_id(), piece.chain_id());
+      if (!readable.ok()) {
+        batch.results[i] = readable;
+        continue;
+      }
     }
     if (uint64_t end = uint64_t{piece.offset()} + piece.length(); end > kMaxChunkSize) {
       batch.results[i] = Error(Code::kInvalidArgument,
@@ -238,7 +250,12 @@ Task<RpcReply> StorageService::HandleWriteChunk(RpcRequest& raw) {
   if (!target.ok()) co_return RpcReply::FromStatus(target.status());
   AlignedPayload payload{&raw.payload_buffer, raw.payload_offset, raw.payload_len};
   ChunkId id{request.inode(), request.chunk_index()};
-  Result<WriteResult> written = co_await (*target)->store().Write(id, request.offset(), payload, request.chunk_size());
+  Result<WriteResult> written = Error(Code::kNotSupported, "this storage node does not serve chains");
+  if (request.chain_id() == 0) {
+    written = co_await (*target)->store().Write(id, request.offset(), payload, request.chunk_size());
+  } else if (replicator_) {
+    written = co_await replicator_->Write(**target, request, payload);
+  }
   if (!written.ok()) {
     LOG_DEBUG << "write chunk " << id.ToString() << " failed: " << written.status().ToString();
     co_return RpcReply::FromStatus(written.status());
@@ -255,10 +272,7 @@ Task<RpcReply> StorageService::HandleTruncateChunks(RpcRequest& raw) {
   Result<StorageTarget*> target = ParseForTarget(*this, raw, request, "TruncateChunksRequest");
   if (!target.ok()) co_return RpcReply::FromStatus(target.status());
   const uint32_t chunk_size = request.chunk_size();
-  if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize || (chunk_size & (chunk_size - 1)) != 0) {
-    co_return RpcReply::FromStatus(Error(Code::kInvalidArgument, "chunk size " + std::to_string(chunk_size) +
-                                                                     " is not a power of two in [64 KiB, 64 MiB]"));
-  }
+  if (Status valid = validate_chunk_size(chunk_size); !valid.ok()) co_return RpcReply::FromStatus(valid);
   // Off the connection's strand (as piece reads are): removing many chunks blocks on unlink, fsync and
   // synced commits, and the connection's other requests should not wait for that.
   Result<TruncateResult> done = co_await asio::co_spawn(
@@ -290,6 +304,37 @@ Task<RpcReply> StorageService::HandleListTargets(RpcRequest& raw) {
       out->set_used_bytes(space->used_bytes);
     }
   }
+  co_return ReplyWith(reply_body);
+}
+
+Task<RpcReply> StorageService::HandleListChunks(RpcRequest& raw) {
+  ActiveScope active(active_);
+  pb::ListChunksRequest request;
+  Result<StorageTarget*> target = ParseForTarget(*this, raw, request, "ListChunksRequest");
+  if (!target.ok()) co_return RpcReply::FromStatus(target.status());
+  constexpr uint32_t kMaxListEntries = 8192;
+  const uint32_t limit =
+      std::min(request.max_entries() == 0 ? kMaxListEntries : request.max_entries(), kMaxListEntries);
+  ChunkId from{request.after_inode(), request.after_index()};
+  if (!request.first()) {  // strictly after: the next id
+    if (from.index < UINT32_MAX) {
+      ++from.index;
+    } else {
+      from = ChunkId{from.inode + 1, 0};
+    }
+  }
+  auto chunks = (*target)->store().List(from, limit);
+  if (!chunks.ok()) co_return RpcReply::FromStatus(chunks.status());
+  pb::ListChunksReply reply_body;
+  for (const auto& [id, meta] : *chunks) {
+    auto* c = reply_body.add_chunks();
+    c->set_inode(id.inode);
+    c->set_index(id.index);
+    c->set_version(meta.version);
+    c->set_length(meta.length);
+    c->set_digest(meta.digest);
+  }
+  reply_body.set_eof(chunks->size() < limit);
   co_return ReplyWith(reply_body);
 }
 

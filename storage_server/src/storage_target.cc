@@ -13,8 +13,10 @@ Result<std::unique_ptr<StorageTarget>> StorageTarget::Open(ChunkStore::Options o
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Error(code_from_errno(ec.value()), "create target " + options.dir + ": " + ec.message());
   ASSIGN_OR_RETURN(uint32_t id, storage_internal::read_id_file(options.dir + "/target_id"));
+  // Written before the chunk store exists: an empty directory is a new target, whatever its path.
+  ASSIGN_OR_RETURN(std::string uuid, storage_internal::read_or_create_uuid_file(options.dir + "/target_uuid"));
   ASSIGN_OR_RETURN(auto store, ChunkStore::Open(std::move(options), io));
-  return std::unique_ptr<StorageTarget>(new StorageTarget(std::move(store), id));
+  return std::unique_ptr<StorageTarget>(new StorageTarget(std::move(store), id, std::move(uuid)));
 }
 
 Status StorageTarget::SetId(uint32_t id) {

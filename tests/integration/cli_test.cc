@@ -191,7 +191,8 @@ TEST_F(ZcfsCliTest, LsMvStatAndDf) {
   ASSERT_TRUE(std::regex_match(out, m,
                                std::regex(R"( *SIZE +USED +FREE +USE% +INODES +NODES\n)"
                                           R"( *([0-9.]+ [KMGTPE]?i?B) +([0-9.]+ [KMGTPE]?i?B) +([0-9.]+ [KMGTPE]?i?B))"
-                                          R"( +([0-9.]+%) +(\d+) +2 online, 0 offline\n)")))
+                                          R"( +([0-9.]+%) +(\d+) +2 online, 0 offline\n)"
+                                          R"(\(usable space: every chunk is stored 2 times\)\n)")))
       << out;
   EXPECT_GE(std::stoull(m[5]), 4u) << "root, /m, /m/sub and the file:\n" << out;
 }

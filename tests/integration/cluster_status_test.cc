@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <thread>
 
 #include "support/local_cluster.h"
 #include "zcfs/client/client.h"
@@ -30,10 +31,18 @@ TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
   Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster.logs();
 
-  // The API first: what the table is built from.
+  // The API first: what the table is built from. The second server's target joins the first one's
+  // chain as SYNCING; wait until its (empty) resync made it serve.
   auto client = Client::Connect(ClientOptions{.meta_address = cluster.meta_address()});
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto state = (*client)->ClusterStatus();
+  for (int i = 0; i < 300 && state.ok() &&
+                  !(state->chains.size() == 1 && state->chains[0].members.size() == 2 &&
+                    state->chains[0].members[1].state == ReplicaState::kServing);
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    state = (*client)->ClusterStatus();
+  }
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   ASSERT_EQ(state->nodes.size(), 2u);
   ASSERT_EQ(state->targets.size(), 2u);  // one target per storage server by default
@@ -56,8 +65,9 @@ TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
   auto [code, out] = run_cli(cluster, {"cluster", "status"});
   ASSERT_EQ(code, 0) << out;
   auto lines = lines_of(out);
-  // Summary, blank, node header + 2 nodes, blank, target header + 2 targets.
-  ASSERT_EQ(lines.size(), 9u) << out;
+  // Summary, blank, node header + 2 nodes, blank, target header + 2 targets, blank, chain header + the
+  // one chain (both targets; replication 3 waits for a third node).
+  ASSERT_EQ(lines.size(), 12u) << out;
   EXPECT_NE(lines[0].find("2 nodes (2 online), 2 targets"), std::string::npos) << out;
   EXPECT_NE(lines[2].find("NODE"), std::string::npos) << out;
   EXPECT_NE(lines[2].find("HEARTBEAT"), std::string::npos) << out;
@@ -75,6 +85,32 @@ TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
     EXPECT_NE(line.find("iB"), std::string::npos) << line;  // capacities in binary units
     EXPECT_EQ(line.back(), '%') << line;
   }
+
+  EXPECT_NE(lines[10].find("CHAIN"), std::string::npos) << out;
+  ASSERT_EQ(state->chains.size(), 1u);
+  ASSERT_EQ(state->chains[0].members.size(), 2u);
+  EXPECT_NE(lines[11].find(std::to_string(state->chains[0].members[0].target_id) + ":serving"), std::string::npos)
+      << out;
+  EXPECT_NE(lines[11].find("(2 of 3 replicas)"), std::string::npos) << out;
+
+  // Drain the head: it goes OFFLINE and the other target heads the chain; undrain puts it back, and it
+  // serves again once resynced.
+  const uint32_t head = state->chains[0].members[0].target_id;
+  auto [drain_code, drain_out] = run_cli(cluster, {"cluster", "drain", std::to_string(head)});
+  EXPECT_EQ(drain_code, 0) << drain_out;
+  auto drained = (*client)->ClusterStatus();
+  ASSERT_TRUE(drained.ok());
+  EXPECT_EQ(drained->chains[0].members[0].target_id, state->chains[0].members[1].target_id);
+  EXPECT_EQ(drained->chains[0].members[1].target_id, head);
+  EXPECT_EQ(drained->chains[0].members[1].state, ReplicaState::kOffline);
+  auto [last_code, last_out] =
+      run_cli(cluster, {"cluster", "drain", std::to_string(drained->chains[0].members[0].target_id)});
+  EXPECT_EQ(last_code, 1) << "the last serving replica cannot be drained: " << last_out;
+  auto [undrain_code, undrain_out] = run_cli(cluster, {"cluster", "undrain", std::to_string(head)});
+  EXPECT_EQ(undrain_code, 0) << undrain_out;
+  auto back = (*client)->ClusterStatus();
+  ASSERT_TRUE(back.ok());
+  EXPECT_NE(back->chains[0].members[1].state, ReplicaState::kOffline);
 
   auto [bad_code, bad_out] = run_cli(cluster, {"cluster", "frobnicate"});
   EXPECT_EQ(bad_code, 2) << bad_out;  // usage

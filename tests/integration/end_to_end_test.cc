@@ -1,10 +1,9 @@
 // End to end on real processes: zcfs-meta and three zcfs-storage servers on loopback, the native
 // client in this process, and a real FUSE mount.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -82,8 +81,14 @@ TEST_F(EndToEndTest, FileSpansManyChunksAndAllServers) {
   FileInfo file = BigFile();
   EXPECT_EQ(file.size, kFileSize);
   EXPECT_EQ(file.chunk_size, kChunkSize);
-  std::set<uint32_t> targets(file.targets.begin(), file.targets.end());
-  EXPECT_EQ(targets.size(), 3u) << "the stripe should use every storage server";
+  auto cluster = client_->ClusterStatus();
+  ASSERT_TRUE(cluster.ok());
+  std::set<uint32_t> targets;  // of the file's chains
+  for (const auto& chain : cluster->chains) {
+    if (std::find(file.chains.begin(), file.chains.end(), chain.chain_id) == file.chains.end()) continue;
+    for (const auto& m : chain.members) targets.insert(m.target_id);
+  }
+  EXPECT_EQ(targets.size(), 3u) << "the file's chains should use every storage server";
   auto stat = client_->Stat("/data/big.bin");
   ASSERT_TRUE(stat.ok());
   EXPECT_EQ(stat->ino, file.ino);

@@ -33,6 +33,9 @@ std::vector<std::byte> pattern(size_t n, uint8_t seed) {
   return v;
 }
 
+// The fixture's two storage servers form one chain of two: every chunk is stored on both.
+constexpr size_t kCopies = 2;
+
 // Chunks stored on every storage target of the cluster, as the storage servers report them (ListTargets).
 size_t count_chunks(const std::string& cluster_dir) {
   size_t n = 0;
@@ -156,7 +159,7 @@ TEST_F(FileLifecycleTest, OpenUnlinkedFileSurvivesAMetaServerCrash) {
   ASSERT_TRUE(cluster_->RestartMeta().ok()) << cluster_->logs();
   // Past the restarted server's grace period (one 3 s lease) and several reclaim passes.
   std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-  EXPECT_EQ(count_chunks(cluster_->dir()), 2u) << cluster_->logs();
+  EXPECT_EQ(count_chunks(cluster_->dir()), 2 * kCopies) << cluster_->logs();
   std::vector<std::byte> back(2 * kChunk);
   auto n = client_->Read(open->info, 0, back);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
@@ -178,7 +181,7 @@ TEST_F(FileLifecycleTest, RenameOverAFileReclaimsTheReplacedData) {
   MustWrite("/c", pattern(10, 4));
   EXPECT_EQ(client_->RenamePath("/c", "/b2", kRenameNoReplace).code(), Code::kAlreadyExists);
   // Only /b2 (2 chunks) and /c (1 chunk) keep data once the replaced file is reclaimed.
-  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 3; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 3 * kCopies; })) << cluster_->logs();
 }
 
 class FuseNamespaceTest : public FileLifecycleTest {

@@ -142,8 +142,8 @@ TYPED_TEST(ClusterTest, NodesGoOfflineWithoutHeartbeats) {
   for (int i = 0; i < 5; ++i) {
     auto f = this->op().Create(kRootIno, "f" + std::to_string(i), 0644, Cred(0, 0), true);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
-    EXPECT_EQ(std::vector<uint32_t>(f->layout().targets().begin(), f->layout().targets().end()),
-              std::vector<uint32_t>{1});
+    EXPECT_EQ(std::vector<uint32_t>(f->layout().chains().begin(), f->layout().chains().end()),
+              std::vector<uint32_t>{1});  // the chain [1, 2] (target 2 joined it): its head is online
   }
   this->env_.AdvanceMonotonic(20s);
   auto none = this->op().Create(kRootIno, "g", 0644, Cred(0, 0), true);
@@ -165,54 +165,61 @@ TYPED_TEST(ClusterTest, AfterRestartNodesStayOnlineUntilTheirTimeout) {
   EXPECT_FALSE(this->op().GetRouting().nodes(0).online());
 }
 
-// 300 files over 6 targets (3 nodes x 2): every target carries a fair share of the stripes, and of
-// the first chunks (which all small files have); stripe entries within a file are distinct.
-TEST(LayoutSpreadTest, FilesSpreadEvenlyOverTargets) {
-  OperatorEnv<MemoryEnv> env;
+// Unreplicated chains (replication 1), one per target: the layout tests see targets as chains.
+MetaOptions Unreplicated() {
+  MetaOptions options;
+  options.replication = 1;
+  return options;
+}
+
+// 300 files over 6 chains (3 nodes x 2 targets): every chain carries a fair share of the stripes, and
+// of the first chunks (which all small files have); stripe entries within a file are distinct.
+TEST(LayoutSpreadTest, FilesSpreadEvenlyOverChains) {
+  OperatorEnv<MemoryEnv> env(Unreplicated());
   env.AddNodes(3, 2);
   std::map<uint32_t, int> slots, firsts;
   std::set<std::string> distinct_layouts;
   for (int i = 0; i < 300; ++i) {
     auto f = env.op().Create(kRootIno, "f" + std::to_string(i), 0644, Cred(0, 0), true, 0, 2);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
-    ASSERT_EQ(f->layout().targets_size(), 2);
-    EXPECT_NE(f->layout().targets(0), f->layout().targets(1));
-    for (uint32_t t : f->layout().targets()) ++slots[t];
-    ++firsts[f->layout().targets(0)];
+    ASSERT_EQ(f->layout().chains_size(), 2);
+    EXPECT_NE(f->layout().chains(0), f->layout().chains(1));
+    for (uint32_t t : f->layout().chains()) ++slots[t];
+    ++firsts[f->layout().chains(0)];
     distinct_layouts.insert(f->layout().SerializeAsString());
   }
   ASSERT_EQ(slots.size(), 6u);
   ASSERT_EQ(firsts.size(), 6u);
-  for (auto [t, n] : slots) EXPECT_TRUE(n >= 70 && n <= 130) << "target " << t << " in " << n << " stripes";
-  for (auto [t, n] : firsts) EXPECT_TRUE(n >= 30 && n <= 70) << "target " << t << " first in " << n << " files";
+  for (auto [t, n] : slots) EXPECT_TRUE(n >= 70 && n <= 130) << "chain " << t << " in " << n << " stripes";
+  for (auto [t, n] : firsts) EXPECT_TRUE(n >= 30 && n <= 70) << "chain " << t << " first in " << n << " files";
   EXPECT_GT(distinct_layouts.size(), 20u);  // 30 ordered pairs exist: files do not share one pattern
 }
 
-TEST(LayoutSpreadTest, DefaultWidthIsAllTargetsCappedByOption) {
-  MetaOptions options;
+TEST(LayoutSpreadTest, DefaultWidthIsAllChainsCappedByOption) {
+  MetaOptions options = Unreplicated();
   options.max_stripe_width = 4;
   OperatorEnv<MemoryEnv> capped(options);
   capped.AddNodes(3, 2);
-  OperatorEnv<MemoryEnv> full;
+  OperatorEnv<MemoryEnv> full(Unreplicated());
   full.AddNodes(3, 2);
   std::map<uint32_t, int> firsts;
   for (int i = 0; i < 60; ++i) {
     auto a = capped.op().Create(kRootIno, "f" + std::to_string(i), 0644, Cred(0, 0), true);
     ASSERT_TRUE(a.ok());
-    EXPECT_EQ(a->layout().targets_size(), 4);
+    EXPECT_EQ(a->layout().chains_size(), 4);
     auto b = capped.op().Create(kRootIno, "w" + std::to_string(i), 0644, Cred(0, 0), true, 0, 6);
     ASSERT_TRUE(b.ok());
-    EXPECT_EQ(b->layout().targets_size(), 6);  // an explicit width is not capped by the default
+    EXPECT_EQ(b->layout().chains_size(), 6);  // an explicit width is not capped by the default
     auto c = full.op().Create(kRootIno, "f" + std::to_string(i), 0644, Cred(0, 0), true);
     ASSERT_TRUE(c.ok());
-    std::set<uint32_t> set(c->layout().targets().begin(), c->layout().targets().end());
-    EXPECT_EQ(set.size(), 6u);  // a permutation of all targets
-    ++firsts[c->layout().targets(0)];
+    std::set<uint32_t> set(c->layout().chains().begin(), c->layout().chains().end());
+    EXPECT_EQ(set.size(), 6u);  // a permutation of all chains
+    ++firsts[c->layout().chains(0)];
   }
   EXPECT_EQ(firsts.size(), 6u);  // the permutation differs per file
 }
 
-TEST(LayoutSpreadTest, LayoutDependsOnlyOnInodeAndTargets) {
+TEST(LayoutSpreadTest, LayoutDependsOnlyOnInodeAndChains) {
   OperatorEnv<MemoryEnv> a, b;
   a.AddNodes(2, 3);
   b.AddNodes(2, 3);

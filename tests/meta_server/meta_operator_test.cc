@@ -128,7 +128,7 @@ TYPED_TEST(MetaOperatorTest, LookupAndGetAttrErrors) {
 }
 
 TYPED_TEST(MetaOperatorTest, CreateRegularFileWithDefaultLayout) {
-  this->env_.AddNodes(2, 2);  // targets 1..4
+  this->env_.AddNodes(2, 2);  // targets 1..4 in chains 1 (targets 1, 3) and 2 (targets 2, 4)
   this->OpenRootToAll();
   pb::InodeAttr root_before = this->MustGet(kRootIno);
   auto file = this->op().Create(kRootIno, "f", 0100644, Cred(5, 6), true);
@@ -140,9 +140,9 @@ TYPED_TEST(MetaOperatorTest, CreateRegularFileWithDefaultLayout) {
   EXPECT_EQ(file->nlink(), 1u);
   EXPECT_EQ(file->size(), 0u);
   EXPECT_EQ(file->layout().chunk_size(), kDefaultChunkSize);
-  std::set<uint32_t> targets(file->layout().targets().begin(), file->layout().targets().end());
-  EXPECT_EQ(targets, (std::set<uint32_t>{1, 2, 3, 4}));
-  EXPECT_EQ(file->layout().targets_size(), 4);
+  std::set<uint32_t> chains(file->layout().chains().begin(), file->layout().chains().end());
+  EXPECT_EQ(chains, (std::set<uint32_t>{1, 2}));
+  EXPECT_EQ(file->layout().chains_size(), 2);
 
   pb::InodeAttr root = this->MustGet(kRootIno);
   EXPECT_EQ(root.nlink(), root_before.nlink());  // files do not link back
@@ -169,12 +169,12 @@ TYPED_TEST(MetaOperatorTest, CreateChunkSizeAndStripeWidth) {
   auto small = this->op().Create(kRootIno, "a", 0644, Cred(0, 0), true, 64 << 10, 2);
   ASSERT_TRUE(small.ok()) << small.status().ToString();
   EXPECT_EQ(small->layout().chunk_size(), 64u << 10);
-  ASSERT_EQ(small->layout().targets_size(), 2);
-  EXPECT_NE(small->layout().targets(0), small->layout().targets(1));
-  auto wide = this->op().Create(kRootIno, "b", 0644, Cred(0, 0), true, 64 << 20, 100);  // narrowed to 4
+  ASSERT_EQ(small->layout().chains_size(), 2);
+  EXPECT_NE(small->layout().chains(0), small->layout().chains(1));
+  auto wide = this->op().Create(kRootIno, "b", 0644, Cred(0, 0), true, 64 << 20, 100);  // narrowed to 2 chains
   ASSERT_TRUE(wide.ok()) << wide.status().ToString();
   EXPECT_EQ(wide->layout().chunk_size(), 64u << 20);
-  EXPECT_EQ(wide->layout().targets_size(), 4);
+  EXPECT_EQ(wide->layout().chains_size(), 2);
   for (uint32_t bad : {1u, 4096u, 32u << 10, 3u << 20, 128u << 20, (4u << 20) + 1}) {
     EXPECT_CODE(this->op().Create(kRootIno, "c", 0644, Cred(0, 0), true, bad, 0), kInvalidArgument);
   }

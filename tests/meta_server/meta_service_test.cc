@@ -114,7 +114,7 @@ TEST_F(MetaServiceTest, ClusterCallsAndFileLifecycle) {
   auto file = Call<pb::AttrReply>(method::kCreate, create);
   ASSERT_TRUE(file.ok()) << file.status().ToString();
   EXPECT_EQ(file->attr().layout().chunk_size(), 1u << 20);
-  EXPECT_EQ(file->attr().layout().targets_size(), 2);
+  EXPECT_EQ(file->attr().layout().chains_size(), 2);  // one node: a chain per target
 
   pb::ExtendLengthRequest extend;
   extend.set_ino(file->attr().ino());

@@ -321,8 +321,10 @@ TYPED_TEST(NamespaceOpsTest, StatFsCountsInodesAcrossRestart) {
 
 TYPED_TEST(NamespaceOpsTest, StatFsCountsOnlineTargets) {
   // The fixture registered node 1 (10.0.0.1:9000) with two targets of 1000 bytes.
+  // One node: each chunk has one copy (replication 3 waits for more nodes).
   pb::StatFsReply fs = this->op().StatFs();
   EXPECT_EQ(fs.capacity_bytes(), 2000u);
+  EXPECT_EQ(fs.replication(), 1u);
   EXPECT_EQ(fs.online_nodes(), 1u);
   EXPECT_EQ(fs.offline_nodes(), 0u);
   EXPECT_EQ(fs.chunk_size(), kDefaultChunkSize);
@@ -330,9 +332,11 @@ TYPED_TEST(NamespaceOpsTest, StatFsCountsOnlineTargets) {
   auto added = this->env_.AddNodes(1, 3);  // 10.0.0.2:9000
   ASSERT_EQ(added.size(), 1u);
   ASSERT_TRUE(this->op().RegisterNode(Heartbeat(added[0], "10.0.0.2:9000", 100)).ok());
+  // Two nodes: two copies of each chunk, so half the raw space is usable.
   fs = this->op().StatFs();
-  EXPECT_EQ(fs.capacity_bytes(), 5000u);
-  EXPECT_EQ(fs.used_bytes(), 300u);
+  EXPECT_EQ(fs.replication(), 2u);
+  EXPECT_EQ(fs.capacity_bytes(), 5000u / 2);
+  EXPECT_EQ(fs.used_bytes(), 300u / 2);
   EXPECT_EQ(fs.online_nodes(), 2u);
 
   // Node 1 falls silent: only node 2's targets count.
@@ -342,8 +346,8 @@ TYPED_TEST(NamespaceOpsTest, StatFsCountsOnlineTargets) {
   fs = this->op().StatFs();
   EXPECT_EQ(fs.online_nodes(), 1u);
   EXPECT_EQ(fs.offline_nodes(), 1u);
-  EXPECT_EQ(fs.capacity_bytes(), 3000u);
-  EXPECT_EQ(fs.used_bytes(), 300u);
+  EXPECT_EQ(fs.capacity_bytes(), 3000u / 2);
+  EXPECT_EQ(fs.used_bytes(), 300u / 2);
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ TYPED_TEST(SessionsTest, OrphanIsReclaimedOnlyAfterTheStartupLease) {
   EXPECT_EQ(calls[0].ino, file.ino());
   EXPECT_EQ(calls[0].length, 0u);
   EXPECT_EQ(calls[0].layout.SerializeAsString(), file.layout().SerializeAsString());
-  EXPECT_GT(calls[0].layout.targets_size(), 0);
+  EXPECT_GT(calls[0].layout.chains_size(), 0);
   EXPECT_EQ(this->op().ReclaimOrphans(), 0u);  // nothing left
   this->ExpectConsistent();
 }

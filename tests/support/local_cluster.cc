@@ -103,7 +103,7 @@ Status LocalCluster::Start() {
 
 std::vector<std::string> LocalCluster::StorageArgv(size_t index) const {
   std::vector<std::string> argv = {ZCFS_STORAGE_BIN, "--listen=127.0.0.1:0", "--meta=" + meta_address_,
-                                   "--data-dir=" + dir_ + "/storage" + std::to_string(index)};
+                                   "--data-dir=" + storage_dir(index)};
   argv.insert(argv.end(), options_.storage_flags.begin(), options_.storage_flags.end());
   return argv;
 }
@@ -182,6 +182,21 @@ Status LocalCluster::RestartStorage(size_t index) {
   RETURN_IF_ERROR(stop_process(storage_[index], "zcfs-storage " + std::to_string(index)));
   std::string ignored;
   ASSIGN_OR_RETURN(storage_[index], StartProcess(name, StorageArgv(index), &ignored));
+  return Status::Ok();
+}
+
+Status LocalCluster::KillStorage(size_t index) {
+  RETURN_IF_ERROR(SignalStorage(index, SIGKILL));
+  auto code = storage_[index].Wait(kStopTimeout);
+  if (!code.ok()) return Error(Code::kTimeout, "zcfs-storage " + std::to_string(index) + " survived SIGKILL");
+  return Status::Ok();
+}
+
+Status LocalCluster::StartStorage(size_t index) {
+  if (index >= storage_.size()) return Error(Code::kInternal, "no zcfs-storage " + std::to_string(index));
+  if (storage_[index].running()) return Error(Code::kInternal, "zcfs-storage " + std::to_string(index) + " runs");
+  std::string ignored;
+  ASSIGN_OR_RETURN(storage_[index], StartProcess("storage" + std::to_string(index), StorageArgv(index), &ignored));
   return Status::Ok();
 }
 

@@ -38,6 +38,12 @@ class LocalCluster {
   // Stops storage server `index` cleanly and starts it again on the same data directory but a new
   // port: its targets move to a new address (clients holding the old routing table must refresh it).
   Status RestartStorage(size_t index);
+  // Fault tests: SIGKILL storage server `index` and wait until it is gone; StartStorage starts a killed
+  // one again on its data directory (a new port), returning once it registered with the meta server.
+  Status KillStorage(size_t index);
+  Status StartStorage(size_t index);
+  // The data directory of storage server `index` (its target: `<dir>/target0`).
+  std::string storage_dir(size_t index) const { return dir_ + "/storage" + std::to_string(index); }
   // Fault tests: sends `sig` to the meta server (SIGSTOP: returns once it is frozen, as SignalStorage).
   Status SignalMeta(int sig);
   // The zcfs-fuse daemon of Mount(): its process id (-1 when not mounted), a signal to it (SIGTERM and

@@ -41,9 +41,9 @@ struct FileInfo {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   uint64_t version = 0;
-  uint32_t chunk_size = 0;        // regular files: bytes per chunk
-  std::vector<uint32_t> targets;  // regular files: chunk i lives on targets[i % targets.size()]
-  std::string symlink_target;     // symbolic links: what they point to
+  uint32_t chunk_size = 0;       // regular files: bytes per chunk
+  std::vector<uint32_t> chains;  // regular files: the chains storing its chunks (zcfs::chain_of_chunk)
+  std::string symlink_target;    // symbolic links: what they point to
 
   bool is_dir() const { return type == FileType::kDirectory; }
   bool is_file() const { return type == FileType::kRegular; }
@@ -91,11 +91,12 @@ struct Credentials {
 };
 
 struct FsStats {
-  uint64_t capacity_bytes = 0;  // of the online storage targets
-  uint64_t used_bytes = 0;
-  uint64_t inodes = 0;  // files, directories and symlinks in use
+  uint64_t capacity_bytes = 0;  // usable: the online storage targets' space over the replication factor
+  uint64_t used_bytes = 0;      // the same way
+  uint64_t inodes = 0;          // files, directories and symlinks in use
   uint32_t online_nodes = 0;
   uint32_t offline_nodes = 0;
+  uint32_t replication = 1;  // copies of each chunk
 };
 
 // One storage node as the meta server sees it (ClusterStatus).
@@ -114,10 +115,27 @@ struct TargetStatus {
   uint64_t used_bytes = 0;
 };
 
+// A target's part in its chain (chain_table.h on the meta server has the state machine).
+enum class ReplicaState : uint8_t { kServing, kSyncing, kOffline };
+
+struct ChainMemberStatus {
+  uint32_t target_id = 0;
+  ReplicaState state = ReplicaState::kOffline;
+};
+
+// One chain (ClusterStatus): its members in write order, the head first.
+struct ChainStatus {
+  uint32_t chain_id = 0;
+  uint64_t version = 0;
+  std::vector<ChainMemberStatus> members;
+};
+
 struct ClusterState {
   uint64_t routing_version = 0;
   std::vector<NodeStatus> nodes;      // in node id order
   std::vector<TargetStatus> targets;  // in target id order
+  std::vector<ChainStatus> chains;    // in chain id order
+  uint32_t replication = 1;           // the factor chains are built with
 };
 
 struct CreateOptions {
@@ -132,6 +150,9 @@ struct ClientOptions {
   std::string meta_address = "127.0.0.1:8000";
   int io_threads = 2;
   std::chrono::milliseconds rpc_timeout{10000};
+  // How long a write keeps retrying while its chain fails over (a dead head is replaced once its lease,
+  // 10 s by default, runs out): past it the write fails.
+  std::chrono::milliseconds failover_timeout{30000};
   std::chrono::milliseconds connect_timeout{3000};
   // How often open-file sessions are renewed; keep well under the meta server's session lease (60 s).
   std::chrono::milliseconds session_renew_interval{20000};
@@ -210,6 +231,9 @@ class Client {
   Result<FsStats> StatFs();
   // Every storage node with its liveness, every target with its usage (zcfs cluster status).
   Result<ClusterState> ClusterStatus();
+  // Operator commands: takes a target out of its chain (drain: OFFLINE, its data served by the other
+  // replicas; refused for a chain's last serving replica), or puts it back (it is resynced first).
+  Status DrainTarget(uint32_t target_id, bool drain);
 
   // ---- namespace by path ("/a/b", relative to the root) ----
   Result<FileInfo> Stat(std::string_view path);

@@ -34,6 +34,7 @@
 #include "zcfs/common/status.h"
 #include "zcfs/meta/chunk_trimmer.h"
 #include "zcfs/meta/kv_store.h"
+#include "zcfs/proto/layout_rules.h"
 
 namespace zcfs::meta {
 
@@ -43,8 +44,6 @@ class FileSessions;
 inline constexpr uint64_t kRootIno = 1;
 inline constexpr size_t kMaxNameLength = 255;
 inline constexpr size_t kMaxSymlinkLength = 4095;
-inline constexpr uint32_t kMinChunkSize = 64u << 10;
-inline constexpr uint32_t kMaxChunkSize = 64u << 20;
 inline constexpr uint32_t kDefaultChunkSize = 4u << 20;
 inline constexpr uint32_t kDefaultReaddirEntries = 1024;
 inline constexpr uint32_t kMaxReaddirEntries = 8192;
@@ -53,6 +52,7 @@ struct MetaOptions {
   uint32_t chunk_size = kDefaultChunkSize;  // default chunk size of new files (config meta.chunk_size)
   uint32_t max_stripe_width = 0;            // caps the default stripe width; 0 = every target (meta.stripe_width)
   std::chrono::nanoseconds node_timeout = std::chrono::seconds(10);  // silence after which a node is offline
+  uint32_t replication = 3;  // targets per chain (meta.replication); fewer when there are fewer nodes
   // A client's file sessions die when it has not renewed them (KeepAlive or any session call) for
   // this long. After a restart, orphans are not reclaimed for one lease, so clients can reopen theirs.
   std::chrono::nanoseconds session_lease = std::chrono::seconds(60);
@@ -64,8 +64,6 @@ struct MetaOptions {
   std::function<int64_t()> monotonic_clock_ns;
 };
 
-// kInvalidArgument unless `chunk_size` is a power of two in [kMinChunkSize, kMaxChunkSize].
-Status validate_chunk_size(uint64_t chunk_size);
 // The name rules above.
 Status validate_name(std::string_view name);
 
@@ -144,13 +142,20 @@ class MetaOperator {
   Status KeepAlive(uint64_t client_id);
   // One pass over the orphans: each one that no live session holds is trimmed to nothing on the storage
   // servers and deleted. Returns how many were deleted; errors of single orphans are logged and retried
-  // on the next pass. Call it periodically (OrphanReclaimer does).
+  // on the next pass. Call it periodically (zcfs-meta runs it on a PeriodicTask).
   size_t ReclaimOrphans();
 
   // ---- cluster manager ----
   // Registers a storage node or, called again with its id, records a heartbeat. See node_registry.h.
   Result<pb::RegisterNodeReply> RegisterNode(const pb::RegisterNodeRequest& request);
   pb::RoutingTable GetRouting() const;
+  // Takes nodes whose lease ran out out of their chains; call it periodically (a fraction of the node
+  // timeout). Returns how many nodes went offline.
+  Result<size_t> CheckNodeLeases();
+  // A storage node finished resyncing a target (chain_table.h).
+  Status SyncDone(const pb::SyncDoneRequest& request);
+  // Drains a target out of its chains, or puts it back.
+  Status TargetAdmin(const pb::TargetAdminRequest& request);
   // What `zcfs cluster status` shows: the routing table with each node's liveness and heartbeat age.
   pb::ClusterStatusReply ClusterStatus() const;
 
@@ -216,8 +221,8 @@ class MetaOperator {
   MetaOptions options_;
   std::unique_ptr<NodeRegistry> registry_;
   std::unique_ptr<FileSessions> sessions_;
-  std::mutex reclaim_mutex_;       // makes "not open, so claimed" and "not claimed, so opened" atomic
-  std::set<uint64_t> reclaiming_;  // guarded by reclaim_mutex_: orphans whose chunks may be cut
+  std::mutex reclaim_mutex_;              // makes "not open, so claimed" and "not claimed, so opened" atomic
+  std::set<uint64_t> reclaiming_;         // guarded by reclaim_mutex_: orphans whose chunks may be cut
   int64_t reclaim_after_ns_ = 0;          // monotonic time before which no orphan is reclaimed
   std::mutex mutation_mutex_;             // serializes namespace read-modify-write sequences
   uint64_t next_ino_ = 0;                 // guarded by mutation_mutex_

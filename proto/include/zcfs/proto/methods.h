@@ -26,12 +26,15 @@ inline constexpr uint16_t kStatFs = 116;         // StatFsRequest -> StatFsReply
 inline constexpr uint16_t kRegisterNode = 120;   // RegisterNodeRequest -> RegisterNodeReply
 inline constexpr uint16_t kGetRouting = 121;     // GetRoutingRequest -> RoutingTable
 inline constexpr uint16_t kClusterStatus = 122;  // ClusterStatusRequest -> ClusterStatusReply
+inline constexpr uint16_t kSyncDone = 123;       // SyncDoneRequest -> EmptyReply (storage -> meta)
+inline constexpr uint16_t kTargetAdmin = 124;    // TargetAdminRequest -> EmptyReply (drain / put back)
 
 // storage service
 inline constexpr uint16_t kBatchRead = 201;       // BatchReadRequest -> BatchReadReply + payload
 inline constexpr uint16_t kWriteChunk = 202;      // WriteChunkRequest + payload -> WriteChunkReply
 inline constexpr uint16_t kTruncateChunks = 203;  // TruncateChunksRequest -> TruncateChunksReply
 inline constexpr uint16_t kListTargets = 204;     // ListTargetsRequest -> ListTargetsReply
+inline constexpr uint16_t kListChunks = 205;      // ListChunksRequest -> ListChunksReply (resync)
 
 // transport
 inline constexpr uint16_t kRdmaConnect = 901;  // RDMA handshake over the TCP control connection (rdma_transport.h)

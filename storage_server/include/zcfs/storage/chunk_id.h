@@ -19,6 +19,8 @@ struct ChunkId {
 struct ChunkMeta {
   uint64_t length = 0;   // logical length: bytes [0, length) are the chunk's data, holes read as zeros
   uint64_t version = 0;  // bumped by every successful write
+  uint32_t digest = 0;   // CRC32C of the chunk's block checksums: replicas with equal digests hold equal bytes
+  bool operator==(const ChunkMeta&) const = default;
 };
 
 }  // namespace zcfs

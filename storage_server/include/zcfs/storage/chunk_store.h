@@ -19,6 +19,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/common/status.h"
@@ -107,6 +109,16 @@ class ChunkStore {
 
   // The committed metadata, or nullopt for a chunk never written.
   Result<std::optional<ChunkMeta>> GetMeta(ChunkId id) const;
+
+  // ---- for replication (chain_replicator.h, resync.h) ----
+  // The committed chunks from `from` on (inclusive), in id order, at most `limit`.
+  Result<std::vector<std::pair<ChunkId, ChunkMeta>>> List(ChunkId from, size_t limit) const;
+  // Makes the chunk hold exactly `whole` (its new length; block-aligned in memory) at `version`,
+  // whatever it held before: a copy from another replica. An empty `whole` removes the chunk. Atomic
+  // as Write.
+  Task<Result<WriteResult>> Replace(ChunkId id, AlignedPayload whole, uint64_t version);
+  // Removes the chunk (nothing to do when it does not exist). Atomic.
+  Task<Status> Remove(ChunkId id);
 
   const std::string& dir() const { return options_.dir; }
   // Payload bytes copied because a payload was not placed at its in-block offset (0 on the RPC path).

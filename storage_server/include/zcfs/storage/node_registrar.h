@@ -4,8 +4,10 @@
 // Each round connects (or reuses the connection), sends RegisterNodeRequest {node id (0 the first
 // time), listen address, targets with path, capacity, used bytes and id (0 = please assign)} and
 // persists what comes back: the node id in `<data-dir>/node_id`, each target id through
-// StorageTarget::SetId. A meta server that is down or failing is logged and retried on the next round;
-// the loop never gives up.
+// StorageTarget::SetId. An answered round renews the node's lease in the ChainView; when the routing
+// version in the reply differs from the view's, the round first fetches the routing table (the chains)
+// into the view. Every answered round then calls `on_round`. A meta server that is down or failing is logged and
+// retried on the next round; the loop never gives up.
 #pragma once
 
 #include <chrono>
@@ -17,6 +19,7 @@
 
 #include "zcfs/common/address.h"
 #include "zcfs/proto/rpc_channel.h"
+#include "zcfs/storage/chain_view.h"
 #include "zcfs/storage/storage_target.h"
 
 namespace zcfs {
@@ -28,8 +31,11 @@ class NodeRegistrar {
     HostPort meta;
     std::string data_dir;
     std::string advertise_address;  // host:port clients connect to
-    std::chrono::milliseconds interval{2000};
+    std::string label;              // failure domain (rack)
+    std::chrono::milliseconds interval{1000};
     std::chrono::milliseconds rpc_timeout{2000};
+    ChainView* view = nullptr;       // the node's chains and lease; null: not kept (tests)
+    std::function<void()> on_round;  // after each answered round (on the loop's strand)
   };
 
   // `on_registered` runs once, after the first successful registration (e.g. writes the ready file).
@@ -49,6 +55,8 @@ class NodeRegistrar {
   Task<> Loop();
   Task<Status> RegisterOnce();
   Status Adopt(uint32_t node_id, const std::vector<uint32_t>& target_ids);
+  // Fetches the routing table into the view when `version` is not the view's.
+  Task<Status> FollowRouting(RpcChannel& channel, uint64_t version);
 
   asio::any_io_executor executor_;
   Options options_;
@@ -60,6 +68,7 @@ class NodeRegistrar {
   bool stopping_ = false;                // used on strand_ only
   std::atomic<uint32_t> node_id_{0};
   std::atomic<uint64_t> rounds_{0};
+  const uint64_t incarnation_;  // random per process: tells the meta server this node restarted
   bool started_ = false;
   std::promise<void> exited_;
 };

@@ -16,11 +16,17 @@
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/rdma/transport_choice.h"
 #include "zcfs/proto/rpc_server.h"
+#include "zcfs/proto/tcp_transport.h"
+#include "zcfs/storage/chain_view.h"
 #include "zcfs/storage/node_registrar.h"
 #include "zcfs/storage/storage_service.h"
 #include "zcfs/storage/uring_block_io.h"
 
 namespace zcfs {
+
+namespace storage_internal {
+class Resyncer;
+}
 
 // Thread-safe: Stop() from any thread (once the node is started).
 class StorageNode {
@@ -34,7 +40,8 @@ class StorageNode {
     int threads = 2;                       // I/O threads, one io_uring each
     UringBlockIo::Options io;
     uint32_t max_chunk_size = 64u << 20;
-    std::chrono::milliseconds heartbeat{2000};
+    std::chrono::milliseconds heartbeat{1000};
+    std::string label;                                      // failure domain (rack) reported to the meta server
     StorageServiceOptions service;                          // read memory budgets, batch limits
     size_t zerocopy_threshold = kDefaultZerocopyThreshold;  // replies this large use MSG_ZEROCOPY; 0 = never
     bool zerocopy_loopback = false;                         // also to loopback peers (costs there: rpc_server.h)
@@ -53,16 +60,23 @@ class StorageNode {
   tcp::endpoint endpoint() const { return endpoint_; }
   NodeRegistrar& registrar() { return *registrar_; }
   StorageService& service() { return *service_; }
+  const ChainView& chains() const { return view_; }
+  storage_internal::Resyncer& resyncer() { return *resyncer_; }
 
  private:
   explicit StorageNode(Options options);
   Status Init();
+  // Asks the meta server for the routing table and puts it into view_ (off the heartbeat's schedule).
+  Task<Status> FetchRouting();
 
   Options options_;
   IoContextPool threads_;  // first member: destroyed last, after every I/O object using its contexts
   std::unique_ptr<UringBlockIo> block_io_;
   std::vector<std::unique_ptr<StorageTarget>> targets_;
+  ChainView view_;
+  std::unique_ptr<TcpTransport> peers_;  // forwarding and resync to the other storage nodes
   std::unique_ptr<StorageService> service_;
+  std::unique_ptr<storage_internal::Resyncer> resyncer_;
   std::unique_ptr<RpcServer> server_;
   std::unique_ptr<RdmaServer> rdma_server_;  // null unless --transport picked an RDMA device
   std::unique_ptr<NodeRegistrar> registrar_;

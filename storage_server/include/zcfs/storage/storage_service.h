@@ -13,6 +13,12 @@
 //   kTruncateChunks TruncateChunksRequest -> TruncateChunksReply. Removes or cuts one inode's chunks on
 //               one target (ChunkStore::Truncate); chunk_size must be a power of two in [64 KiB, 64 MiB].
 //   kListTargets ListTargetsRequest -> ListTargetsReply: id, path and space of every target.
+//   kListChunks ListChunksRequest -> ListChunksReply: a page of one target's chunk records (resync).
+//
+// Chain replication (EnableReplication): a write naming a chain goes through the ChainReplicator
+// (chain_replicator.h: version check, forwarding down the chain, commit order); a read piece naming a
+// chain is served only by a target SERVING in it with its lease held (else kStaleRouting: the client
+// asks another replica).
 //
 // Read memory: a batch holds its read buffers from the disk read until its reply frame has been
 // written to the socket. Batches are admitted only while the buffers held stay within a server-wide
@@ -31,13 +37,16 @@
 #include "zcfs/common/aligned_buffer.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/rpc_server.h"
+#include "zcfs/proto/transport.h"
+#include "zcfs/storage/chain_view.h"
 #include "zcfs/storage/storage_target.h"
 
 namespace zcfs {
 
 namespace storage_internal {
 class ReadBudget;
-}
+class ChainReplicator;
+}  // namespace storage_internal
 
 struct StorageServiceOptions {
   // Read buffers all batched reads together may hold (server-wide). Strict as long as it is at least
@@ -77,6 +86,11 @@ class StorageService {
 
   // Registers the methods and the payload placement for writes. Call before server.Listen().
   void RegisterWith(RpcServer& server);
+  // Serves chain reads and writes over `view`, forwarding through `peers`; without it, requests naming
+  // a chain are refused (kNotSupported). Call before serving. Both must outlive the service.
+  // `refresh` fetches the routing table into `view` at once (when a write names a newer chain version).
+  void EnableReplication(ChainView& view, Transport& peers, std::function<Task<Status>()> refresh = nullptr);
+  storage_internal::ChainReplicator* replicator() const { return replicator_.get(); }
 
   // The target with this (non-zero) id, or nullptr.
   StorageTarget* FindTarget(uint32_t target_id) const;
@@ -91,12 +105,14 @@ class StorageService {
   Task<RpcReply> HandleWriteChunk(RpcRequest& request);
   Task<RpcReply> HandleTruncateChunks(RpcRequest& request);
   Task<RpcReply> HandleListTargets(RpcRequest& request);
+  Task<RpcReply> HandleListChunks(RpcRequest& request);
 
  private:
   asio::any_io_executor executor_;
   std::vector<StorageTarget*> targets_;
   StorageServiceOptions options_;
   std::shared_ptr<storage_internal::ReadBudget> budget_;
+  std::unique_ptr<storage_internal::ChainReplicator> replicator_;
   std::atomic<size_t> active_{0};
   std::atomic<uint64_t> abandoned_batches_{0};
 };

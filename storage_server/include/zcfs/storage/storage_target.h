@@ -1,5 +1,7 @@
 // StorageTarget: one target directory served by this node: its ChunkStore, its id as assigned by the
-// meta server (persisted in `<path>/target_id`; 0 until the first registration) and its disk space.
+// meta server (persisted in `<path>/target_id`; 0 until the first registration), its uuid (written in
+// `<path>/target_uuid` when the directory is first opened: a wiped directory gets a new one, and the
+// meta server resyncs it) and its disk space.
 #pragma once
 
 #include <atomic>
@@ -19,6 +21,7 @@ class StorageTarget {
 
   const std::string& path() const { return store_->dir(); }
   uint32_t id() const { return id_.load(); }
+  const std::string& uuid() const { return uuid_; }
   // Adopts the id the meta server assigned, persisting it first when it changes.
   Status SetId(uint32_t id);
   ChunkStore& store() { return *store_; }
@@ -31,9 +34,11 @@ class StorageTarget {
   Result<Space> QuerySpace() const;
 
  private:
-  StorageTarget(std::unique_ptr<ChunkStore> store, uint32_t id) : store_(std::move(store)), id_(id) {}
+  StorageTarget(std::unique_ptr<ChunkStore> store, uint32_t id, std::string uuid)
+      : store_(std::move(store)), id_(id), uuid_(std::move(uuid)) {}
   std::unique_ptr<ChunkStore> store_;
   std::atomic<uint32_t> id_;
+  const std::string uuid_;
 };
 
 }  // namespace zcfs

@@ -1,0 +1,143 @@
+#include "resync.h"
+
+#include <chrono>
+
+#include "zcfs/common/logging.h"
+#include "zcfs/proto/layout_rules.h"
+#include "zcfs/proto/methods.h"
+#include "zcfs/proto/pb_call.h"
+
+namespace zcfs::storage_internal {
+namespace {
+
+constexpr size_t kListPage = 4096;  // chunk records per ListChunks call and per local scan
+
+}  // namespace
+
+Resyncer::Resyncer(asio::any_io_executor executor, ChainView& view, ChainReplicator& replicator, Transport& peers,
+                   std::vector<StorageTarget*> targets, HostPort meta)
+    : executor_(std::move(executor)),
+      view_(view),
+      replicator_(replicator),
+      peers_(peers),
+      targets_(std::move(targets)),
+      meta_(std::move(meta)) {}
+
+void Resyncer::Poke() {
+  for (const pb::Chain& chain : view_.Chains()) {
+    for (StorageTarget* target : targets_) {
+      const pb::ChainMember* self = chain_member(chain, target->id());
+      if (self == nullptr || !receives_writes(self->state())) continue;
+      std::optional<pb::ChainMember> next = chain_successor(chain, target->id());
+      if (!next || next->state() != pb::TARGET_STATE_SYNCING) continue;
+      {
+        std::lock_guard lock(mutex_);
+        if (stopped_ || !running_.emplace(chain.chain_id(), next->target_id()).second) continue;
+      }
+      std::pair<uint32_t, uint32_t> key{chain.chain_id(), next->target_id()};
+      asio::co_spawn(executor_, Run(target, chain, next->target_id()), [this, key](std::exception_ptr e, Status s) {
+        if (e) s = Error(Code::kInternal, "resync threw");
+        if (!s.ok()) {
+          LOG_WARN << "resync of target " << key.second << " in chain " << key.first << " stopped: " << s.ToString()
+                   << " (retried while it is still needed)";
+        }
+        std::lock_guard lock(mutex_);
+        running_.erase(key);
+        if (running_.empty()) idle_.notify_all();
+      });
+    }
+  }
+}
+
+void Resyncer::Stop() {
+  std::unique_lock lock(mutex_);
+  stopped_ = true;
+  idle_.wait(lock, [this] { return running_.empty(); });
+}
+
+Resyncer::Stats Resyncer::stats() const {
+  return Stats{jobs_done_.load(), chunks_copied_.load(), chunks_removed_.load(), bytes_copied_.load()};
+}
+
+Task<Status> Resyncer::Run(StorageTarget* source, pb::Chain chain, uint32_t successor) {
+  const auto started = std::chrono::steady_clock::now();
+  LOG_INFO << "resync of target " << successor << " in chain " << chain.chain_id() << " v" << chain.version()
+           << " from target " << source->id() << " started";
+  Result<std::map<ChunkId, ChunkMeta>> remote = co_await ListRemote(successor);
+  if (!remote.ok()) co_return remote.status();
+  uint64_t copied = 0, removed = 0, bytes = 0;
+  auto copy = [&](ChunkId id) -> Task<Status> {
+    Result<uint64_t> sent = co_await replicator_.CopyChunk(*source, chain, successor, id);
+    if (!sent.ok()) co_return sent.status();
+    bytes += *sent;
+    co_return Status::Ok();
+  };
+  for (ChunkId from{0, 0};;) {
+    auto page = source->store().List(from, kListPage);
+    if (!page.ok()) co_return page.status();
+    for (const auto& [id, meta] : *page) {
+      auto there = remote->find(id);
+      bool alike = there != remote->end() && there->second == meta;
+      if (there != remote->end()) remote->erase(there);
+      if (alike) continue;
+      Status s = co_await copy(id);
+      if (!s.ok()) co_return s;
+      ++copied;
+    }
+    if (page->size() < kListPage) break;
+    ChunkId last = page->back().first;
+    from = last.index < UINT32_MAX ? ChunkId{last.inode, last.index + 1} : ChunkId{last.inode + 1, 0};
+  }
+  for (const auto& [id, meta] : *remote) {  // held only by the successor: removed (CopyChunk of nothing)
+    Status s = co_await copy(id);
+    if (!s.ok()) co_return s;
+    ++removed;
+  }
+  Status reported = co_await ReportDone(chain, successor);
+  if (!reported.ok()) co_return reported;
+  jobs_done_.fetch_add(1);
+  chunks_copied_.fetch_add(copied);
+  chunks_removed_.fetch_add(removed);
+  bytes_copied_.fetch_add(bytes);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  LOG_INFO << "resync of target " << successor << " in chain " << chain.chain_id() << " done: " << copied
+           << " chunks copied (" << (bytes >> 20) << " MiB), " << removed << " removed in " << seconds << " s ("
+           << (seconds > 0 ? static_cast<double>(bytes) / (1 << 20) / seconds : 0.0) << " MiB/s)";
+  co_return Status::Ok();
+}
+
+Task<Result<std::map<ChunkId, ChunkMeta>>> Resyncer::ListRemote(uint32_t successor) {
+  Result<std::string> address = view_.AddressOf(successor);
+  if (!address.ok()) co_return address.status();
+  auto channel = co_await peers_.Channel(*address);
+  if (!channel.ok()) co_return channel.status();
+  std::map<ChunkId, ChunkMeta> out;
+  pb::ListChunksRequest request;
+  request.set_target_id(successor);
+  request.set_first(true);
+  request.set_max_entries(kListPage);
+  for (;;) {
+    auto reply = co_await CallPb<pb::ListChunksReply>(**channel, method::kListChunks, request);
+    if (!reply.ok()) co_return Status(reply.status()).Prepend("list the chunks of target " + std::to_string(successor));
+    for (const auto& c : reply->chunks()) out[{c.inode(), c.index()}] = ChunkMeta{c.length(), c.version(), c.digest()};
+    if (reply->eof() || reply->chunks().empty()) break;
+    request.set_first(false);
+    request.set_after_inode(reply->chunks().rbegin()->inode());
+    request.set_after_index(reply->chunks().rbegin()->index());
+  }
+  co_return out;
+}
+
+Task<Status> Resyncer::ReportDone(const pb::Chain& chain, uint32_t successor) {
+  auto channel = co_await RpcChannel::Connect(executor_, meta_, std::chrono::seconds(5));
+  if (!channel.ok()) co_return Status(channel.status()).Prepend("report a finished resync to meta");
+  pb::SyncDoneRequest request;
+  request.set_chain_id(chain.chain_id());
+  request.set_chain_version(chain.version());
+  request.set_target_id(successor);
+  auto reply = co_await CallPb<pb::EmptyReply>(**channel, method::kSyncDone, request);
+  (*channel)->Close();
+  co_return reply.status();
+}
+
+}  // namespace zcfs::storage_internal
