@@ -67,15 +67,19 @@ Status CheckNative(Client& client, const std::string& path, const std::vector<st
   return Status::Ok();
 }
 
-// The same through the mount, as any program reads.
+// The same through the mount, with read(2) as any program reads.
 Status CheckMounted(const std::string& mount, const std::string& path, const std::vector<std::byte>& want) {
-  std::ifstream in(mount + path, std::ios::binary);
-  if (!in) return Error(Code::kIoError, "open " + mount + path + ": " + std::strerror(errno));
-  std::vector<char> got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Error(Code::kIoError, "read " + mount + path + ": " + std::strerror(errno));
-  if (got.size() != want.size() || std::memcmp(got.data(), want.data(), want.size()) != 0) {
-    return Error(Code::kCorruption, mount + path + ": bytes differ (" + std::to_string(got.size()) + " read)");
-  }
+  int fd = ::open((mount + path).c_str(), O_RDONLY);
+  if (fd < 0) return Status::FromErrno(errno, "open " + mount + path);
+  std::vector<std::byte> got(want.size() + 1);
+  size_t done = 0;
+  ssize_t n = 0;
+  while (done < got.size() && (n = ::read(fd, got.data() + done, got.size() - done)) > 0) done += n;
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return Status::FromErrno(err, "read " + mount + path);
+  got.resize(done);
+  if (got != want) return Error(Code::kCorruption, mount + path + ": bytes differ (" + std::to_string(done) + " read)");
   return Status::Ok();
 }
 

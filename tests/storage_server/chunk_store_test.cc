@@ -588,6 +588,60 @@ TEST_P(ChunkStoreTest, ManyDataFilesPerClassWhenFilesAreSmall) {
   }
 }
 
+// Replication's primitives (resync, forwarding to a syncing replica): a replacement holds exactly the
+// given bytes at the given version whatever the chunk held, an empty one removes the chunk, List walks
+// every inode's chunks in id order with digests that tell equal contents from different ones.
+TEST_P(ChunkStoreTest, ReplaceRemoveAndListForResync) {
+  std::mt19937_64 rng(31);
+  auto big = random_bytes(rng, 700000);
+  ASSERT_TRUE(Write({90, 0}, 0, big).ok());
+  ASSERT_TRUE(Write({90, 1}, 5000, random_bytes(rng, 3000)).ok());
+  ASSERT_TRUE(Write({91, 7}, 0, random_bytes(rng, 10)).ok());
+
+  // Replace a longer chunk with a shorter copy: no byte of the old one may show past its end.
+  AlignedBuffer copy(kBlockSize * 3, AlignedBuffer::Init::kUninitialized);
+  auto wanted = random_bytes(rng, 9000);
+  std::memcpy(copy.data(), wanted.data(), wanted.size());
+  auto replaced = Run(store_->Replace({90, 0}, AlignedPayload{&copy, 0, wanted.size()}, 42));
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_EQ(replaced->chunk_length, 9000u);
+  EXPECT_EQ(replaced->version, 42u);
+  auto got = Read({90, 0}, 0, kChunkSize);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == wanted);
+  // A replica that missed a chunk gets it whole.
+  ASSERT_TRUE(Run(store_->Replace({92, 3}, AlignedPayload{&copy, 0, wanted.size()}, 7)).ok());
+
+  auto listed = store_->List({0, 0}, 100);
+  ASSERT_TRUE(listed.ok());
+  std::vector<ChunkId> ids;
+  for (const auto& [id, meta] : *listed) ids.push_back(id);
+  EXPECT_EQ(ids, (std::vector<ChunkId>{{90, 0}, {90, 1}, {91, 7}, {92, 3}}));
+  const ChunkMeta& replaced_meta = (*listed)[0].second;
+  const ChunkMeta& copied_meta = (*listed)[3].second;
+  EXPECT_EQ(replaced_meta.version, 42u);
+  EXPECT_EQ(replaced_meta.length, 9000u);
+  EXPECT_EQ(replaced_meta.digest, copied_meta.digest) << "same bytes, same digest";
+  EXPECT_NE(replaced_meta.digest, (*listed)[1].second.digest);
+  auto page = store_->List({90, 1}, 2);  // from an id on, at most a page
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].first, (ChunkId{90, 1}));
+  EXPECT_EQ((*page)[1].first, (ChunkId{91, 7}));
+
+  // Removal, an empty replacement, and both again (nothing left: not an error).
+  ASSERT_TRUE(Run(store_->Remove({90, 1})).ok());
+  ASSERT_TRUE(Run(store_->Replace({91, 7}, AlignedPayload{}, 1)).ok());
+  ASSERT_TRUE(Run(store_->Remove({90, 1})).ok());
+  EXPECT_FALSE(store_->GetMeta({90, 1})->has_value());
+  EXPECT_FALSE(store_->GetMeta({91, 7})->has_value());
+  Reopen();
+  listed = store_->List({0, 0}, 100);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+  EXPECT_EQ(UsedSlots(*store_), 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(BlockIo, ChunkStoreTest, ::testing::Values(IoKind::kUring, IoKind::kPread),
                          [](const auto& info) { return info.param == IoKind::kUring ? "Uring" : "Pread"; });
 
