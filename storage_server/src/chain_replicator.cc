@@ -9,6 +9,11 @@ namespace {
 
 std::string chain_name(uint32_t chain_id) { return "chain " + std::to_string(chain_id); }
 
+std::span<const std::byte> Bytes(const AlignedPayload& payload) {
+  if (payload.length == 0) return {};
+  return {payload.buffer->data() + payload.data_offset, payload.length};
+}
+
 }  // namespace
 
 AsyncMutex& ChainReplicator::LockFor(uint32_t target_id, ChunkId id) {
@@ -62,23 +67,59 @@ Task<Result<WriteResult>> ChainReplicator::Write(StorageTarget& target, const pb
   const ChunkId id{request.inode(), request.chunk_index()};
   AsyncMutex::Guard guard = co_await LockFor(target.id(), id).Lock();
   const std::optional<pb::ChainMember> next = chain_successor(*chain, target.id());
-  if (next && next->state() == pb::TARGET_STATE_SERVING) {
-    pb::WriteChunkRequest forwarded = request;
-    forwarded.set_target_id(next->target_id());
-    std::span<const std::byte> bytes(payload.length == 0 ? nullptr : payload.buffer->data() + payload.data_offset,
-                                     payload.length);
-    Status sent = co_await Send(next->target_id(), forwarded, bytes);
-    if (!sent.ok()) co_return sent;
+  const bool forward_first = next && next->state() == pb::TARGET_STATE_SERVING;
+  Result<WriteResult> stored = Error(Code::kInternal, "not written");
+  if (forward_first && !request.replace()) {
+    stored = co_await WriteWhileForwarding(target, request, payload, next->target_id());
+  } else {
+    if (forward_first) {  // a replacement: forwarded whole, then stored
+      pb::WriteChunkRequest forwarded = request;
+      forwarded.set_target_id(next->target_id());
+      Status sent = co_await Send(next->target_id(), forwarded, Bytes(payload));
+      if (!sent.ok()) co_return sent;
+    }
+    if (request.replace()) {
+      stored = co_await target.store().Replace(id, payload, request.version());
+    } else {
+      stored = co_await target.store().Write(id, request.offset(), payload, request.chunk_size());
+    }
   }
-  Result<WriteResult> stored = request.replace()
-                                   ? co_await target.store().Replace(id, payload, request.version())
-                                   : co_await target.store().Write(id, request.offset(), payload, request.chunk_size());
   if (!stored.ok()) co_return stored.status();
   if (next && next->state() == pb::TARGET_STATE_SYNCING) {
     Result<uint64_t> sent = co_await SendWhole(target, *chain, next->target_id(), id);
     if (!sent.ok()) co_return sent.status();
   }
   co_return stored;
+}
+
+Task<Result<WriteResult>> ChainReplicator::WriteWhileForwarding(StorageTarget& target, pb::WriteChunkRequest request,
+                                                                AlignedPayload payload, uint32_t successor) {
+  // The successor's write and this one's data write run at once; this one commits only once the
+  // successor acknowledged (BeforeCommit), so the tail still commits first.
+  Forward forward;
+  forward.done.Add(1);
+  pb::WriteChunkRequest forwarded = request;
+  forwarded.set_target_id(successor);
+  auto executor = co_await asio::this_coro::executor;
+  asio::co_spawn(executor, ForwardTo(&forward, successor, std::move(forwarded), Bytes(payload)), asio::detached);
+  Forward* state = &forward;
+  Result<WriteResult> stored =
+      co_await target.store().Write({request.inode(), request.chunk_index()}, request.offset(), payload,
+                                    request.chunk_size(), [state] { return ForwardDone(state); });
+  co_await forward.done.Wait();  // it sends from the request's memory and reports here: wait for its end
+  if (!forward.status.ok()) co_return forward.status;
+  co_return stored;
+}
+
+Task<> ChainReplicator::ForwardTo(Forward* forward, uint32_t successor, pb::WriteChunkRequest request,
+                                  std::span<const std::byte> payload) {
+  forward->status = co_await Send(successor, request, payload);
+  forward->done.Done();
+}
+
+Task<Status> ChainReplicator::ForwardDone(Forward* forward) {
+  co_await forward->done.Wait();
+  co_return forward->status;
 }
 
 Task<Result<uint64_t>> ChainReplicator::CopyChunk(StorageTarget& source, const pb::Chain& chain, uint32_t successor,

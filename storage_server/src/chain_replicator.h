@@ -4,9 +4,10 @@
 // A chain write arrives at a member (the head from a client, the others from their predecessor)
 // carrying the chain's version. The member checks its lease and that its chain has that version and
 // takes writes from it, then, holding the chunk's lock:
-//   - successor SERVING: forwards the write first and stores it only once the successor acknowledged
-//     it. So commits travel from the tail back to the head, and a replica never shows a write that a
-//     replica after it lacks; a reader meeting a pending write gets the committed version.
+//   - successor SERVING: forwards the write and writes its data at the same time, but commits only once
+//     the successor acknowledged it (ChunkStore::BeforeCommit). So commits travel from the tail back to
+//     the head, and a replica never shows a write that a replica after it lacks; a reader meeting a
+//     pending write gets the committed version. A failed forward cancels the local write.
 //   - successor SYNCING: stores it, then sends the successor the chunk's whole new content (replace),
 //     so a member that missed earlier writes never applies a partial write to a stale chunk.
 //   - tail: stores it.
@@ -24,6 +25,7 @@
 #include <mutex>
 
 #include "async_mutex.h"
+#include "wait_group.h"
 #include "zcfs.pb.h"
 #include "zcfs/proto/transport.h"
 #include "zcfs/storage/chain_view.h"
@@ -58,6 +60,19 @@ class ChainReplicator {
   Task<Status> Send(uint32_t successor, const pb::WriteChunkRequest& request, std::span<const std::byte> payload);
   // The whole chunk (or its removal) to `successor`, the caller holding the chunk's lock.
   Task<Result<uint64_t>> SendWhole(StorageTarget& source, const pb::Chain& chain, uint32_t successor, ChunkId id);
+  // A forward running beside the local write: its outcome, and when it is known.
+  struct Forward {
+    Status status;
+    WaitGroup done;
+  };
+  // The write with a SERVING successor: forwarded and written at once, committed after the successor's
+  // acknowledgement.
+  Task<Result<WriteResult>> WriteWhileForwarding(StorageTarget& target, pb::WriteChunkRequest request,
+                                                 AlignedPayload payload, uint32_t successor);
+  Task<> ForwardTo(Forward* forward, uint32_t successor, pb::WriteChunkRequest request,
+                   std::span<const std::byte> payload);
+  // Resumes once the forward ended, with its outcome (the local write's BeforeCommit).
+  static Task<Status> ForwardDone(Forward* forward);
 
   static constexpr size_t kStripes = 1024;
   ChainView& view_;

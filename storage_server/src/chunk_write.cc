@@ -66,14 +66,15 @@ class ChunkStore::Writer {
  public:
   // `replace_version`: the payload (at offset 0) is the chunk's whole new content, at that version.
   Writer(ChunkStore& store, ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size,
-         std::optional<uint64_t> replace_version = std::nullopt)
+         std::optional<uint64_t> replace_version = std::nullopt, BeforeCommit before_commit = nullptr)
       : store_(store),
         id_(id),
         offset_(offset),
         end_(offset + payload.length),
         payload_(payload),
         chunk_size_(chunk_size),
-        replace_version_(replace_version) {}
+        replace_version_(replace_version),
+        before_commit_(std::move(before_commit)) {}
 
   Task<Result<WriteResult>> Run() {
     Result<std::optional<StoredChunk>> old = store_.meta_->Get(id_);
@@ -101,6 +102,7 @@ class ChunkStore::Writer {
     }
     Status s = co_await WriteRegion(region_start);
     if (s.ok()) s = co_await store_.io_.Sync(store_.space_->fd(next_.slot));
+    if (s.ok() && before_commit_) s = co_await before_commit_();
     if (s.ok()) s = co_await Commit();
     if (!s.ok()) {
       if (allocated_) store_.space_->Cancel(next_.slot);
@@ -209,11 +211,13 @@ class ChunkStore::Writer {
   std::optional<SlotId> old_slot_;  // the slot the committed chunk occupies
   const uint32_t chunk_size_;       // the most the chunk can hold
   const std::optional<uint64_t> replace_version_;
+  const BeforeCommit before_commit_;
   StoredChunk next_;
   bool allocated_ = false;
 };
 
-Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size) {
+Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size,
+                                            BeforeCommit before_commit) {
   if (Status s = ValidateWrite(id, offset, payload, chunk_size, options_.max_chunk_size); !s.ok()) co_return s;
   if (payload.length == 0) {  // nothing to write: report the chunk as it is
     Result<std::optional<ChunkMeta>> meta = GetMeta(id);
@@ -232,7 +236,7 @@ Task<Result<WriteResult>> ChunkStore::Write(ChunkId id, uint64_t offset, Aligned
     payload = AlignedPayload{&copy, head, payload.length};
   }
   AsyncMutex::Guard guard = co_await LockFor(id).Lock();
-  Writer writer(*this, id, offset, payload, chunk_size);
+  Writer writer(*this, id, offset, payload, chunk_size, std::nullopt, std::move(before_commit));
   co_return co_await writer.Run();
 }
 

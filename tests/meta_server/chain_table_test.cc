@@ -1,8 +1,9 @@
 // The chain table's rules as pure logic (chain_table.h), and the cluster manager driving it through
 // registrations, lapsed leases, restarts, wipes, resyncs and drains (node_registry.h via MetaOperator).
+#include "chain_table.h"
+
 #include <gtest/gtest.h>
 
-#include "chain_table.h"
 #include "operator_env.h"
 
 namespace zcfs::meta {

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -94,9 +95,14 @@ class ChunkStore {
   // max_chunk_size is kInvalidArgument; stored bytes that fail their checksum kChecksumMismatch.
   Task<Result<ChunkData>> Read(ChunkId id, uint64_t offset, uint64_t length);
 
+  // Awaited after a write's data is durable and before it commits; an error cancels the write (the
+  // chunk stays as it was). Chain replication waits there for the rest of the chain.
+  using BeforeCommit = std::function<Task<Status>()>;
+
   // Writes the payload at `offset`. offset + length must fit in chunk_size (<= max_chunk_size).
   // The new length is max(old length, offset + length); the version grows by one.
-  Task<Result<WriteResult>> Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size);
+  Task<Result<WriteResult>> Write(ChunkId id, uint64_t offset, AlignedPayload payload, uint32_t chunk_size,
+                                  BeforeCommit before_commit = nullptr);
   // Convenience: copies `data` into aligned memory first (tests, tools; the RPC path uses the above).
   Task<Result<WriteResult>> Write(ChunkId id, uint64_t offset, std::span<const std::byte> data, uint32_t chunk_size);
 
