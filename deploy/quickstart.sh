@@ -5,7 +5,11 @@
 #   deploy/quickstart.sh          install what is missing, build, start, mount, write + read samples
 #   deploy/quickstart.sh down     unmount and stop everything this script started (by PID)
 #   deploy/quickstart.sh purge    down, then delete the cluster's state directory
+#   deploy/quickstart.sh storage N  start storage server N (0..2) again, e.g. after `kill -9` of it: it
+#                                   is resynced from its chain before it serves
 #
+# Every chunk is stored on all three storage servers (one chain of three, replication 3), so the
+# cluster survives losing any one of them: see "Surviving a server loss" in the README.
 # Environment: ZCFS_MOUNT (default /tmp/zcfs), ZCFS_STATE (default <repo>/.state; must not be tmpfs,
 # the storage servers use O_DIRECT), ZCFS_META_PORT (default 8000), ZCFS_BUILD_DIR (default <repo>/build),
 # ZCFS_SAMPLES (number of 4 MiB sample files, default 64).
@@ -61,6 +65,32 @@ stop_pid_file() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+start_storage() {
+  start "storage$1" "$BIN/zcfs-storage" --listen=127.0.0.1:0 --meta="$META" --data-dir="$STATE/storage$1"
+}
+
+# Waits until no chain has a target that is still being resynced (at most 60 s).
+wait_chains_serving() {
+  for _ in $(seq 1 600); do
+    "$BIN/zcfs" --meta="$META" cluster status 2>/dev/null | grep -q SYNCING || return 0
+    sleep 0.1
+  done
+  log "some targets are still resyncing; see: $BIN/zcfs --meta=$META cluster status"
+}
+
+# Starts storage server $1 again (after a crash or a kill) on its data directory.
+restart_storage() {
+  local i=$1 pid
+  [[ $i =~ ^[0-9]+$ ]] && ((i < STORAGE_SERVERS)) || die "usage: $0 storage N (N in 0..$((STORAGE_SERVERS - 1)))"
+  pid=$(cat "$STATE/run/storage$i.pid" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then die "storage server $i is running (pid $pid)"; fi
+  start_storage "$i"
+  sleep 1  # its heartbeat makes its target SYNCING; the resync brings it up to date
+  wait_chains_serving
+  log "storage server $i is back and resynced"
+  "$BIN/zcfs" --meta="$META" cluster status | sed -n '/CHAIN/,$p'
+}
+
 down() {
   if mountpoint -q "$MOUNT" 2>/dev/null; then
     fusermount3 -u "$MOUNT" 2>/dev/null || umount -l "$MOUNT" 2>/dev/null || true
@@ -87,9 +117,8 @@ up() {
   [[ $(stat -f -c %T "$STATE") == tmpfs ]] && die "$STATE is tmpfs, which has no O_DIRECT; set ZCFS_STATE"
 
   start meta "$BIN/zcfs-meta" --listen="$META" --data-dir="$STATE/meta"
-  for i in $(seq 0 $((STORAGE_SERVERS - 1))); do
-    start "storage$i" "$BIN/zcfs-storage" --listen=127.0.0.1:0 --meta="$META" --data-dir="$STATE/storage$i"
-  done
+  for i in $(seq 0 $((STORAGE_SERVERS - 1))); do start_storage "$i"; done
+  wait_chains_serving
   start fuse "$BIN/zcfs-fuse" --meta="$META" "$MOUNT"
   log "cluster up: meta $META, $STORAGE_SERVERS storage servers, mounted at $MOUNT"
 
@@ -111,6 +140,9 @@ up() {
     $BIN/zcfs --meta=$META ls /samples
     $BIN/zcfs --meta=$META put README.md /readme.md && cat $MOUNT/readme.md
     $PYTHON -c 'import zcfs; print(zcfs.Client("$META").listdir("/samples")[:3])'
+    $BIN/zcfs --meta=$META cluster status       # chains: every chunk on all $STORAGE_SERVERS servers
+  Lose a server: kill -9 \$(cat $STATE/run/storage1.pid); every file still reads, writes go on
+  (after the 10 s node timeout); bring it back with: deploy/quickstart.sh storage 1
   Stop everything with: deploy/quickstart.sh down
 MSG
 }
@@ -120,5 +152,6 @@ case ${1:-up} in
   down) down ;;
   purge) down; rm -rf "$STATE"; log "deleted $STATE"
     rm -f "$("$PYTHON" -c 'import site; print(site.getsitepackages()[0])')/zcfs.pth" ;;
-  *) die "usage: $0 [up|down|purge]" ;;
+  storage) restart_storage "${2:-}" ;;
+  *) die "usage: $0 [up|down|purge|storage N]" ;;
 esac
