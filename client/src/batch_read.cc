@@ -39,6 +39,13 @@ bool another_replica_may_help(const Status& status) {
 constexpr int kReadRetryRounds = 4;
 constexpr std::chrono::milliseconds kRetryPause{100};
 
+// The deadline of one attempt: half of what is left of the read's, so that a replica that froze
+// (its connection open, no reply) leaves time to ask another one. The last attempt gets all of it.
+ClientImpl::Deadline attempt_deadline(ClientImpl::Deadline deadline, bool last) {
+  if (last) return deadline;
+  return ClientImpl::Deadline::clock::now() + std::max(time_left(deadline), std::chrono::milliseconds(0)) / 2;
+}
+
 // Spreads the reads of a file's chunks over their chains' replicas.
 uint64_t spread_of(const PlacedPiece& piece) { return piece.ino * 0x9e3779b97f4a7c15ull + piece.chunk.chunk_index; }
 
@@ -107,7 +114,8 @@ Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pie
 }
 
 Task<std::vector<Status>> ClientImpl::ReadBatch(NodeBatch batch, Deadline deadline) {
-  std::vector<Status> statuses = co_await ReadFromNode(batch.address, batch.pieces, deadline);
+  std::vector<Status> statuses =
+      co_await ReadFromNode(batch.address, batch.pieces, attempt_deadline(deadline, kReadRetryRounds == 0));
   // The failed pieces, each to be asked of a replica it has not failed on; owner: index in this batch.
   std::vector<PlacedPiece> retry;
   auto to_retry = [&retry](PlacedPiece piece, uint32_t index, const Status& status) {
@@ -128,7 +136,8 @@ Task<std::vector<Status>> ClientImpl::ReadBatch(NodeBatch batch, Deadline deadli
     retry.clear();
     for (auto& [index, status] : plan.unroutable) statuses[index] = std::move(status);
     std::vector<Task<std::vector<Status>>> reads;
-    for (const auto& b : plan.batches) reads.push_back(ReadFromNode(b.address, b.pieces, deadline));
+    const ClientImpl::Deadline this_round = attempt_deadline(deadline, round + 1 == kReadRetryRounds);
+    for (const auto& b : plan.batches) reads.push_back(ReadFromNode(b.address, b.pieces, this_round));
     auto results = co_await gather(io_.executor(), std::move(reads));
     for (size_t b = 0; b < plan.batches.size(); ++b) {
       const auto& pieces = plan.batches[b].pieces;
