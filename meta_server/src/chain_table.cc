@@ -149,6 +149,13 @@ Result<std::vector<uint32_t>> ChainTable::SyncDone(uint32_t chain_id, uint64_t c
     return Error(Code::kStaleRouting,
                  "target " + std::to_string(target_id) + " is not syncing in chain " + std::to_string(chain_id));
   }
+  // Only an up-to-date predecessor can have copied it everything.
+  std::optional<uint32_t> from = chain_predecessor(chain, target_id);
+  const pb::ChainMember* source = from ? chain_member(chain, *from) : nullptr;
+  if (source == nullptr || source->state() != pb::TARGET_STATE_SERVING) {
+    return Error(Code::kStaleRouting, "target " + std::to_string(target_id) + " in chain " + std::to_string(chain_id) +
+                                          " follows a member that is not serving");
+  }
   m->set_state(pb::TARGET_STATE_SERVING);
   Changed(chain);
   return std::vector<uint32_t>{chain_id};

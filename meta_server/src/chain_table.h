@@ -57,7 +57,8 @@ class ChainTable {
   // that is its chain's only SERVING one stays SERVING (there is nobody to copy from).
   std::vector<uint32_t> TargetBack(uint32_t target_id);
   // The predecessor finished copying to `target_id` under `chain_version`: SYNCING -> SERVING. A chain
-  // that changed since (another version) refuses: the resync ran against an old chain.
+  // that changed since (another version) refuses: the resync ran against an old chain; so does a
+  // target whose predecessor is not SERVING itself (it had no complete copy to give).
   Result<std::vector<uint32_t>> SyncDone(uint32_t chain_id, uint64_t chain_version, uint32_t target_id);
   // Whether `target_id` is OFFLINE in some chain.
   bool IsOffline(uint32_t target_id) const;

@@ -26,8 +26,10 @@ Resyncer::Resyncer(asio::any_io_executor executor, ChainView& view, ChainReplica
 void Resyncer::Poke() {
   for (const pb::Chain& chain : view_.Chains()) {
     for (StorageTarget* target : targets_) {
+      // Only an up-to-date member copies: a SYNCING one resyncing its own successor would hand it a
+      // copy of what it has not received yet, and its SyncDone would make that copy SERVING.
       const pb::ChainMember* self = chain_member(chain, target->id());
-      if (self == nullptr || !receives_writes(self->state())) continue;
+      if (self == nullptr || self->state() != pb::TARGET_STATE_SERVING) continue;
       std::optional<pb::ChainMember> next = chain_successor(chain, target->id());
       if (!next || next->state() != pb::TARGET_STATE_SYNCING) continue;
       {

@@ -1,7 +1,7 @@
 // Resyncer: brings a SYNCING target up to date from its predecessor, while writes go on.
 //
-// After every answered heartbeat the node looks at its chains: wherever one of its own targets takes
-// writes and its successor is SYNCING, it resyncs that successor (one job per chain and successor at a
+// After every answered heartbeat the node looks at its chains: wherever one of its own targets is
+// SERVING and its successor is SYNCING, it resyncs that successor (one job per chain and successor at a
 // time). A job lists the successor's chunks (ListChunks), walks its own, and for every chunk the two
 // do not hold alike (version, length and digest) sends the whole chunk as it is now, under the chunk's
 // lock (ChainReplicator::CopyChunk); chunks only the successor holds are removed the same way, which

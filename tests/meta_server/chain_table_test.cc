@@ -71,6 +71,8 @@ TEST(ChainTableTest, DownMovesToTheEndBackSyncsAndSyncDoneServes) {
   ChainTable table(3);
   auto places = Places(3);
   for (const auto& p : places) table.AddTarget(p, places);
+  // Target 3 follows target 2, which is syncing itself: it cannot have been given a complete copy.
+  EXPECT_EQ(table.SyncDone(1, 3, 3).status().code(), Code::kStaleRouting);
   ASSERT_TRUE(table.SyncDone(1, 3, 2).ok());  // version 3: created, then two targets joined
   ASSERT_TRUE(table.SyncDone(1, 4, 3).ok());
   EXPECT_EQ(Members(table.chains().at(1)), "1:S 2:S 3:S");
