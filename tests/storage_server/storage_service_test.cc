@@ -18,6 +18,8 @@
 #include "zcfs/proto/io_threads.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
+#include "zcfs/proto/tcp_transport.h"
+#include "zcfs/storage/chain_view.h"
 #include "zcfs/storage/node_registrar.h"
 #include "zcfs/storage/pread_block_io.h"
 #include "zcfs/storage/storage_node.h"
@@ -268,6 +270,115 @@ Task<Result<pb::BatchReadReply>> BatchReadInto(std::shared_ptr<RpcChannel> chann
     if (!s.ok()) co_return s;
   }
   co_return *parsed;
+}
+
+// ListChunks (resync) pages through a target's chunks of every inode in id order.
+TEST_F(StorageServiceTest, ListChunksPagesThroughEveryChunkInIdOrder) {
+  std::vector<std::byte> data(5000, std::byte{7});
+  for (auto [inode, index] : std::vector<std::pair<uint64_t, uint32_t>>{{9, 0}, {9, 4}, {3, 1}, {12, 0}, {3, 0}}) {
+    ASSERT_TRUE(WriteChunk(inode, kTarget, 0, data, index).ok());
+  }
+  pb::ListChunksRequest request;
+  request.set_target_id(kTarget);
+  request.set_first(true);
+  request.set_max_entries(2);
+  std::vector<std::pair<uint64_t, uint32_t>> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto reply =
+        run_blocking(threads_.executor(), CallPb<pb::ListChunksReply>(*channel_, method::kListChunks, request));
+    ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+    for (const auto& c : reply->chunks()) {
+      seen.emplace_back(c.inode(), c.index());
+      EXPECT_EQ(c.length(), 5000u);
+      EXPECT_EQ(c.version(), 1u);
+    }
+    if (reply->eof()) break;
+    request.set_first(false);
+    request.set_after_inode(reply->chunks().rbegin()->inode());
+    request.set_after_index(reply->chunks().rbegin()->index());
+  }
+  EXPECT_EQ(seen, (std::vector<std::pair<uint64_t, uint32_t>>{{3, 0}, {3, 1}, {9, 0}, {9, 4}, {12, 0}}));
+
+  request.set_target_id(kTarget + 1);
+  auto unknown =
+      run_blocking(threads_.executor(), CallPb<pb::ListChunksReply>(*channel_, method::kListChunks, request));
+  EXPECT_EQ(unknown.status().code(), Code::kStaleRouting);
+  auto garbage = run_blocking(threads_.executor(), channel_->Call(method::kListChunks, "\xff\xff\xff", CallOptions{}));
+  EXPECT_EQ(garbage.status().code(), Code::kProtocolError);
+}
+
+// Requests naming a chain: refused by a service that does not replicate; with a chain view, served
+// only under the chain's version, by a member in the right state, while the node's lease holds.
+TEST_F(StorageServiceTest, ChainRequestsCheckVersionStateAndLease) {
+  std::vector<std::byte> data(8192, std::byte{3});
+  pb::WriteChunkRequest write;
+  write.set_inode(40);
+  write.set_target_id(kTarget);
+  write.set_chunk_size(kChunkSize);
+  write.set_chain_id(1);
+  write.set_chain_version(3);
+  auto send = [&](const pb::WriteChunkRequest& request) {
+    CallOptions options;
+    options.payload.push_back(asio::buffer(data.data(), data.size()));
+    return run_blocking(threads_.executor(),
+                        CallPb<pb::WriteChunkReply>(*channel_, method::kWriteChunk, request, std::move(options)));
+  };
+  auto read = [&]() {
+    pb::BatchReadRequest request;
+    *request.add_pieces() = Piece(40, kTarget, 0, 8192, 0);
+    request.mutable_pieces(0)->set_chain_id(1);
+    std::vector<std::byte> dest(8192);
+    auto reply = run_blocking(threads_.executor(), BatchReadInto(channel_, request, dest.data()));
+    EXPECT_TRUE(reply.ok()) << reply.status().ToString();
+    return reply.ok() ? code_from_wire(static_cast<uint16_t>(reply->results(0).status())) : Code::kInternal;
+  };
+  EXPECT_EQ(send(write).status().code(), Code::kNotSupported);
+  EXPECT_EQ(read(), Code::kNotSupported);
+
+  ChainView view;
+  TcpTransport peers(threads_.executor());
+  service_->EnableReplication(view, peers);
+  uint64_t routing_version = 10;
+  auto table_with = [&routing_version](pb::TargetState state) {
+    pb::RoutingTable table;
+    table.set_version(++routing_version);  // each a newer table: the view takes no older one
+    auto* chain = table.add_chains();
+    chain->set_chain_id(1);
+    chain->set_version(3);
+    auto* member = chain->add_members();
+    member->set_target_id(kTarget);
+    member->set_state(state);
+    return table;
+  };
+  view.Update(table_with(pb::TARGET_STATE_SERVING));
+  EXPECT_EQ(send(write).status().code(), Code::kStaleRouting) << "no heartbeat answered yet: fenced";
+  view.LeaseRenewed(ChainView::Clock::now(), std::chrono::seconds(10));
+  ASSERT_TRUE(send(write).ok());
+  EXPECT_EQ(read(), Code::kOk);
+  write.set_chain_version(2);
+  EXPECT_EQ(send(write).status().code(), Code::kStaleRouting);  // an old chain
+  write.set_chain_version(3);
+  write.set_chain_id(2);
+  EXPECT_EQ(send(write).status().code(), Code::kStaleRouting);  // an unknown chain
+  write.set_chain_id(1);
+
+  view.Update(table_with(pb::TARGET_STATE_SYNCING));  // takes writes, serves no reads
+  EXPECT_TRUE(send(write).ok());
+  EXPECT_EQ(read(), Code::kStaleRouting);
+  view.Update(table_with(pb::TARGET_STATE_OFFLINE));
+  EXPECT_EQ(send(write).status().code(), Code::kStaleRouting);
+
+  view.Update(table_with(pb::TARGET_STATE_SERVING));
+  view.LeaseRenewed(ChainView::Clock::now() - std::chrono::seconds(6), std::chrono::seconds(10));
+  EXPECT_TRUE(send(write).ok()) << "renewals never move the lease back";
+  ChainView stale;  // a node whose last answered heartbeat is older than half its lease
+  stale.Update(table_with(pb::TARGET_STATE_SERVING));
+  stale.LeaseRenewed(ChainView::Clock::now() - std::chrono::seconds(6), std::chrono::seconds(10));
+  service_->EnableReplication(stale, peers);
+  EXPECT_EQ(send(write).status().code(), Code::kStaleRouting);
+  EXPECT_EQ(read(), Code::kStaleRouting);
+  service_->EnableReplication(view, peers);  // the fixture's requests end before `stale` goes
+  peers.CloseAll();
 }
 
 TEST_F(StorageServiceTest, BatchReadRefusesOversizedBatchesWhole) {
