@@ -25,7 +25,14 @@ Result<ClusterState> Client::ClusterStatus() {
       ReplicaState state = m.state() == pb::TARGET_STATE_SERVING   ? ReplicaState::kServing
                            : m.state() == pb::TARGET_STATE_SYNCING ? ReplicaState::kSyncing
                                                                    : ReplicaState::kOffline;
-      chain.members.push_back(ChainMemberStatus{m.target_id(), state});
+      ChainMemberStatus member{m.target_id(), state, 0, 0, 0};
+      for (const auto& r : reply.resyncs()) {
+        if (r.chain_id() != c.chain_id() || r.target_id() != m.target_id()) continue;
+        member.resync_examined = r.chunks_examined();
+        member.resync_total = r.chunks_total();
+        member.resync_bytes = r.bytes_copied();
+      }
+      chain.members.push_back(member);
     }
     state.chains.push_back(std::move(chain));
   }

@@ -53,8 +53,13 @@ std::string chains_table(const ClusterState& state) {
   std::string out = strprintf("%6s  %8s  %s\n", "CHAIN", "VERSION", "TARGETS (head first)");
   for (const auto& c : state.chains) {
     std::string members;
-    for (const auto& m : c.members)
+    for (const auto& m : c.members) {
       members += strprintf("%s%u:%s", members.empty() ? "" : " ", m.target_id, state_name(m.state));
+      if (m.state == ReplicaState::kSyncing && m.resync_total > 0) {  // the resync's progress
+        members += strprintf("(%.0f%%,%s)", 100.0 * static_cast<double>(m.resync_examined) / m.resync_total,
+                             human_bytes(m.resync_bytes).c_str());
+      }
+    }
     if (c.members.size() < state.replication) {
       members += strprintf("  (%zu of %u replicas)", c.members.size(), state.replication);
     }

@@ -312,6 +312,10 @@ pb::ClusterStatusReply NodeRegistry::ClusterStatus() const {
   AddTargets(reply.mutable_targets());
   AddChains(reply.mutable_chains());
   reply.set_replication(chains_.replication());
+  for (const auto& [id, node] : nodes_) {
+    if (!Online(id, now)) continue;
+    for (const auto& progress : node.resyncs()) *reply.add_resyncs() = progress;
+  }
   return reply;
 }
 

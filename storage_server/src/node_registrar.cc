@@ -77,6 +77,9 @@ Task<Status> NodeRegistrar::RegisterOnce() {
   request.set_address(options_.advertise_address);
   request.set_incarnation(incarnation_);
   request.set_label(options_.label);
+  if (options_.resyncs) {
+    for (auto& progress : options_.resyncs()) *request.add_resyncs() = std::move(progress);
+  }
   for (StorageTarget* target : targets_) {
     pb::TargetReport* report = request.add_targets();
     report->set_target_id(target->id());

@@ -1,5 +1,6 @@
 #include "resync.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "zcfs/common/logging.h"
@@ -45,6 +46,7 @@ void Resyncer::Poke() {
         }
         std::lock_guard lock(mutex_);
         running_.erase(key);
+        progress_.erase(key);
         if (running_.empty()) idle_.notify_all();
       });
     }
@@ -57,6 +59,13 @@ void Resyncer::Stop() {
   idle_.wait(lock, [this] { return running_.empty(); });
 }
 
+std::vector<pb::ResyncProgress> Resyncer::Progress() const {
+  std::lock_guard lock(mutex_);
+  std::vector<pb::ResyncProgress> out;
+  for (const auto& [key, progress] : progress_) out.push_back(progress);
+  return out;
+}
+
 Resyncer::Stats Resyncer::stats() const {
   return Stats{jobs_done_.load(), chunks_copied_.load(), chunks_removed_.load(), bytes_copied_.load()};
 }
@@ -67,7 +76,19 @@ Task<Status> Resyncer::Run(StorageTarget* source, pb::Chain chain, uint32_t succ
            << " from target " << source->id() << " started";
   Result<std::map<ChunkId, ChunkMeta>> remote = co_await ListRemote(successor);
   if (!remote.ok()) co_return remote.status();
-  uint64_t copied = 0, removed = 0, bytes = 0;
+  uint64_t copied = 0, removed = 0, bytes = 0, examined = 0;
+  const uint64_t total = source->store().space_stats().used_slots;
+  auto report = [&] {
+    pb::ResyncProgress p;
+    p.set_target_id(successor);
+    p.set_chain_id(chain.chain_id());
+    p.set_chunks_examined(examined);
+    p.set_chunks_total(std::max(total, examined));
+    p.set_bytes_copied(bytes);
+    std::lock_guard lock(mutex_);
+    progress_[{chain.chain_id(), successor}] = std::move(p);
+  };
+  report();
   auto copy = [&](ChunkId id) -> Task<Status> {
     Result<uint64_t> sent = co_await replicator_.CopyChunk(*source, chain, successor, id);
     if (!sent.ok()) co_return sent.status();
@@ -78,6 +99,7 @@ Task<Status> Resyncer::Run(StorageTarget* source, pb::Chain chain, uint32_t succ
     auto page = source->store().List(from, kListPage);
     if (!page.ok()) co_return page.status();
     for (const auto& [id, meta] : *page) {
+      if (++examined % 64 == 0) report();
       auto there = remote->find(id);
       bool alike = there != remote->end() && there->second == meta;
       if (there != remote->end()) remote->erase(there);

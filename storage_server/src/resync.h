@@ -44,6 +44,8 @@ class Resyncer {
     uint64_t bytes_copied = 0;
   };
   Stats stats() const;
+  // The jobs running now, for the heartbeat.
+  std::vector<pb::ResyncProgress> Progress() const;
 
  private:
   Task<Status> Run(StorageTarget* source, pb::Chain chain, uint32_t successor);
@@ -58,10 +60,11 @@ class Resyncer {
   const std::vector<StorageTarget*> targets_;
   const HostPort meta_;
 
-  std::mutex mutex_;
-  bool stopped_ = false;                             // guarded by mutex_
-  std::set<std::pair<uint32_t, uint32_t>> running_;  // (chain, successor); guarded by mutex_
-  std::condition_variable idle_;                     // running_ became empty
+  mutable std::mutex mutex_;
+  bool stopped_ = false;                                                  // guarded by mutex_
+  std::map<std::pair<uint32_t, uint32_t>, pb::ResyncProgress> progress_;  // by (chain, successor); mutex_
+  std::set<std::pair<uint32_t, uint32_t>> running_;                       // (chain, successor); guarded by mutex_
+  std::condition_variable idle_;                                          // running_ became empty
   std::atomic<uint64_t> jobs_done_{0}, chunks_copied_{0}, chunks_removed_{0}, bytes_copied_{0};
 };
 

@@ -75,6 +75,7 @@ Status StorageNode::Init() {
   reg.label = options_.label;
   reg.view = &view_;
   reg.on_round = [resyncer = resyncer_.get()] { resyncer->Poke(); };
+  reg.resyncs = [resyncer = resyncer_.get()] { return resyncer->Progress(); };
   std::string ready_file = options_.ready_file;
   registrar_ = std::make_unique<NodeRegistrar>(first, reg, targets, [ready_file, address] {
     if (ready_file.empty()) return;

@@ -206,5 +206,23 @@ TEST_F(ChainManagerTest, LeasesRestartsAndWipesDriveTheChain) {
   EXPECT_EQ(Chain1(), "1:S 2:Y 3:Y");
 }
 
+// The resyncs a node reports with its heartbeat show in the cluster status while the node is online.
+TEST_F(ChainManagerTest, ClusterStatusShowsTheResyncsNodesReport) {
+  for (uint32_t n = 1; n <= 2; ++n) MustRegister(Node(n, 100 + n, "u" + std::to_string(n)));
+  pb::RegisterNodeRequest heartbeat = Node(1, 101, "u1");
+  auto* progress = heartbeat.add_resyncs();
+  progress->set_target_id(2);
+  progress->set_chain_id(1);
+  progress->set_chunks_examined(40);
+  progress->set_chunks_total(100);
+  progress->set_bytes_copied(4 << 20);
+  MustRegister(heartbeat);
+  pb::ClusterStatusReply status = env_.op().ClusterStatus();
+  ASSERT_EQ(status.resyncs_size(), 1);
+  EXPECT_EQ(status.resyncs(0).SerializeAsString(), progress->SerializeAsString());
+  env_.AdvanceMonotonic(11s);  // node 1 silent: what it said no longer counts
+  EXPECT_EQ(env_.op().ClusterStatus().resyncs_size(), 0);
+}
+
 }  // namespace
 }  // namespace zcfs::meta

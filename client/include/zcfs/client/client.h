@@ -121,6 +121,11 @@ enum class ReplicaState : uint8_t { kServing, kSyncing, kOffline };
 struct ChainMemberStatus {
   uint32_t target_id = 0;
   ReplicaState state = ReplicaState::kOffline;
+  // A SYNCING member being resynced now: how far its predecessor got (chunks of the predecessor's
+  // examined of its total, bytes copied); all 0 when no resync of it runs yet.
+  uint64_t resync_examined = 0;
+  uint64_t resync_total = 0;
+  uint64_t resync_bytes = 0;
 };
 
 // One chain (ClusterStatus): its members in write order, the head first.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "zcfs.pb.h"
 #include "zcfs/common/address.h"
 #include "zcfs/proto/rpc_channel.h"
 #include "zcfs/storage/chain_view.h"
@@ -34,8 +35,9 @@ class NodeRegistrar {
     std::string label;              // failure domain (rack)
     std::chrono::milliseconds interval{1000};
     std::chrono::milliseconds rpc_timeout{2000};
-    ChainView* view = nullptr;       // the node's chains and lease; null: not kept (tests)
-    std::function<void()> on_round;  // after each answered round (on the loop's strand)
+    ChainView* view = nullptr;                                 // the node's chains and lease; null: not kept (tests)
+    std::function<void()> on_round;                            // after each answered round (on the loop's strand)
+    std::function<std::vector<pb::ResyncProgress>()> resyncs;  // reported with each round; null: none
   };
 
   // `on_registered` runs once, after the first successful registration (e.g. writes the ready file).
