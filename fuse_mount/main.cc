@@ -3,7 +3,7 @@
 //   zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
 //             [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
 //             [--readahead-kb=N] [--readahead-pool-mb=N] [--splice]
-//             [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N]
+//             [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N] [--label=RACK]
 //             [--log-level=info] [-o OPTS] MOUNTPOINT
 //   zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]      (as mount.fuse3 runs it from fstab)
 //
@@ -77,7 +77,7 @@ int usage(const std::string& why) {
                "zcfs-fuse: %s\nusage: zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] "
                "[--allow-other] [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] "
                "[--ready-file=PATH] [--readahead-kb=N] [--readahead-pool-mb=N] [--splice] "
-               "[--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N] "
+               "[--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N] [--label=RACK] "
                "[-o OPTS] MOUNTPOINT\n       zcfs-fuse [zcfs://]HOST:PORT MOUNTPOINT [-o OPTS] [-f]\n"
                "OPTS: ro,rw,keep_cache,direct_io,allow_other,entry_timeout=S,attr_timeout=S,io_timeout=S,threads=N,"
                "readahead_kb=N,readahead_pool_mb=N,splice,transport=T,rdma_device=NAME,rdma_gid_index=N,"

@@ -54,6 +54,7 @@ ClientImpl::ClientImpl(ClientOptions options, const ClientHooks& hooks)
       io_(options_.io_threads),
       transport_(make_data_transport(io_.executor(), options_, hooks.open_rdma_device, transport_status_)),
       meta_transport_(io_.executor(), TcpTransportOptions{options_.connect_timeout, FrameLimits{}}),
+      routing_(options_.label),
       connections_per_server_(static_cast<size_t>(std::max(1, options_.connections_per_server))),
       buffers_(std::make_shared<BufferRegistry>(*transport_)),
       dir_cache_(options_.dir_cache_ttl),

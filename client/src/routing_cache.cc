@@ -7,18 +7,21 @@
 namespace zcfs {
 
 void RoutingCache::Update(const pb::RoutingTable& table) {
-  std::map<uint32_t, std::string> node_address;
-  for (const auto& node : table.nodes()) node_address[node.node_id()] = node.address();
-  std::map<uint32_t, std::string> target_address;
+  std::map<uint32_t, const pb::RoutingNode*> nodes;
+  for (const auto& node : table.nodes()) nodes[node.node_id()] = &node;
+  std::map<uint32_t, std::string> target_address, target_label;
   for (const auto& target : table.targets()) {
-    auto it = node_address.find(target.node_id());
-    if (it != node_address.end()) target_address[target.target_id()] = it->second;
+    auto it = nodes.find(target.node_id());
+    if (it == nodes.end()) continue;
+    target_address[target.target_id()] = it->second->address();
+    target_label[target.target_id()] = it->second->label();
   }
   std::map<uint32_t, pb::Chain> chains;
   for (const auto& chain : table.chains()) chains[chain.chain_id()] = chain;
   std::lock_guard lock(mutex_);
   version_ = table.version();
   target_address_ = std::move(target_address);
+  target_label_ = std::move(target_label);
   chains_ = std::move(chains);
 }
 
@@ -54,7 +57,15 @@ Result<Replica> RoutingCache::ReadReplica(uint32_t chain_id, uint64_t spread,
   for (uint32_t t : serving) {
     if (std::find(avoid.begin(), avoid.end(), t) == avoid.end()) fresh.push_back(t);
   }
-  const std::vector<uint32_t>& pick_from = fresh.empty() ? serving : fresh;
+  std::vector<uint32_t> pick_from = fresh.empty() ? serving : fresh;
+  if (!label_.empty()) {
+    std::vector<uint32_t> near;
+    for (uint32_t t : pick_from) {
+      auto label = target_label_.find(t);
+      if (label != target_label_.end() && label->second == label_) near.push_back(t);
+    }
+    if (!near.empty()) pick_from = std::move(near);
+  }
   if (pick_from.empty()) {
     return Error(Code::kStaleRouting, "chain " + std::to_string(chain_id) +
                                           " has no serving replica in routing table v" + std::to_string(version_));

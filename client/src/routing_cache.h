@@ -23,24 +23,29 @@ struct Replica {
 // Thread-safe.
 class RoutingCache {
  public:
+  // `label`: this client's failure domain; reads prefer replicas on nodes of the same label.
+  explicit RoutingCache(std::string label = "") : label_(std::move(label)) {}
+
   void Update(const pb::RoutingTable& table);
   uint64_t version() const;
 
   // A replica serving reads of `chain_id`, not one of `avoid` (replicas that just failed) unless no
-  // other serves. `spread` (say, a hash of the chunk) picks among the serving ones, so the reads of a
-  // file spread over all its replicas. kStaleRouting when the table does not know the chain or it has
-  // no serving replica with a node.
+  // other serves; among those, the ones on nodes of this client's label when there are any. `spread`
+  // (say, a hash of the chunk) picks among them, so the reads of a file spread over its replicas. kStaleRouting when
+  // the table does not know the chain or it has no serving replica with a node.
   Result<Replica> ReadReplica(uint32_t chain_id, uint64_t spread, const std::vector<uint32_t>& avoid) const;
   // The chain's head and version, or kStaleRouting.
   Result<Replica> Head(uint32_t chain_id) const;
 
  private:
-  Result<std::string> AddressOf(uint32_t target_id) const;   // caller holds mutex_
+  Result<std::string> AddressOf(uint32_t target_id) const;      // caller holds mutex_
   Result<const pb::Chain*> FindChain(uint32_t chain_id) const;  // caller holds mutex_
 
+  const std::string label_;
   mutable std::mutex mutex_;
   uint64_t version_ = 0;
   std::map<uint32_t, std::string> target_address_;
+  std::map<uint32_t, std::string> target_label_;
   std::map<uint32_t, pb::Chain> chains_;
 };
 

@@ -5,7 +5,7 @@
 namespace zcfs {
 
 bool is_transport_flag(std::string_view key) {
-  return key == "transport" || key == "rdma-device" || key == "rdma-gid-index";
+  return key == "transport" || key == "rdma-device" || key == "rdma-gid-index" || key == "label";
 }
 
 Status apply_transport_flags(const Config& config, ClientOptions& options) {
@@ -16,6 +16,7 @@ Status apply_transport_flags(const Config& config, ClientOptions& options) {
   options.transport = std::move(transport);
   options.rdma_device = std::move(device);
   options.rdma_gid_index = static_cast<int>(gid_index);
+  options.label = config.GetString("label", options.label);
   return Status::Ok();
 }
 

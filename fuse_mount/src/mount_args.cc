@@ -36,7 +36,7 @@ Status translate_option(std::string_view opt, std::vector<std::string>* flags, M
   } else if (eq != std::string_view::npos &&
              (name == "entry_timeout" || name == "attr_timeout" || name == "io_timeout" || name == "threads" ||
               name == "readahead_kb" || name == "readahead_pool_mb" || name == "transport" || name == "rdma_device" ||
-              name == "rdma_gid_index")) {
+              name == "rdma_gid_index" || name == "label")) {
     std::string flag(name);
     std::replace(flag.begin(), flag.end(), '_', '-');
     flags->push_back("--" + flag + "=" + value);

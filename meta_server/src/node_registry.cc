@@ -264,6 +264,7 @@ pb::RoutingTable NodeRegistry::Routing() const {
     n->set_node_id(id);
     n->set_address(node.address());
     n->set_online(Online(id, now));
+    n->set_label(node.label());
   }
   AddTargets(table.mutable_targets());
   AddChains(table.mutable_chains());

@@ -51,6 +51,10 @@ TEST(MountArgsTest, TransportFromFlagsOrOptions) {
   EXPECT_EQ(options->transport.transport, "rdma");
   EXPECT_EQ(options->transport.rdma_device, "mlx5_0");
   EXPECT_EQ(options->transport.rdma_gid_index, 3);
+  auto labelled = parse({"h:1", "/mnt", "-o", "label=rack7"});  // reads from rack7's replicas first
+  ASSERT_TRUE(labelled.ok()) << labelled.status().ToString();
+  EXPECT_EQ(labelled->transport.label, "rack7");
+  EXPECT_EQ(parse({"--meta=h:1", "--label=rack2", "/mnt"})->transport.label, "rack2");
 }
 
 TEST(MountArgsTest, TransportRefusesNonsense) {

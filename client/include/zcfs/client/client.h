@@ -158,6 +158,9 @@ struct ClientOptions {
   // How long a write keeps retrying while its chain fails over (a dead head is replaced once its lease,
   // 10 s by default, runs out): past it the write fails.
   std::chrono::milliseconds failover_timeout{30000};
+  // This client's failure domain (rack), as the storage servers' --label: reads go to replicas of the
+  // same label when a chain has one. Empty: any replica.
+  std::string label;
   std::chrono::milliseconds connect_timeout{3000};
   // How often open-file sessions are renewed; keep well under the meta server's session lease (60 s).
   std::chrono::milliseconds session_renew_interval{20000};

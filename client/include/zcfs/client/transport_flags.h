@@ -1,7 +1,9 @@
-// The flags with which every client program (zcfs, zcfs-bench, zcfs-fuse) picks its data transport:
+// The flags with which every client program (zcfs, zcfs-bench, zcfs-fuse) picks how it reaches the
+// storage servers:
 //   --transport=tcp|rdma|auto   ClientOptions::transport (client.h)
 //   --rdma-device=NAME          ClientOptions::rdma_device
 //   --rdma-gid-index=N          ClientOptions::rdma_gid_index
+//   --label=RACK                ClientOptions::label: read from replicas of this failure domain first
 // Thread-safe (free functions).
 #pragma once
 
