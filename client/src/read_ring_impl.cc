@@ -127,7 +127,7 @@ Result<size_t> ReadRingImpl::Submit() {
                   "read of " + (*handle)->name() + " at offset " + std::to_string(entry.offset));
     for (const auto& chunk : *chunks) {
       pieces.push_back(PlacedPiece{file.ino, chunk, slice.region_id, slice.offset + chunk.buffer_offset, slice.life,
-                                   static_cast<uint32_t>(i)});
+                                   static_cast<uint32_t>(i), 0, {}});
     }
   }
   prepared_.clear();
