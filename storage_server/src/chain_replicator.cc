@@ -25,7 +25,8 @@ AsyncMutex& ChainReplicator::LockFor(uint32_t target_id, ChunkId id) {
 
 Result<pb::Chain> ChainReplicator::CheckWritable(uint32_t target_id, uint32_t chain_id, uint64_t chain_version) const {
   RETURN_IF_ERROR(view_.CheckLease());
-  ASSIGN_OR_RETURN(pb::Chain chain, view_.Chain(chain_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<const pb::Chain> known, view_.Chain(chain_id));
+  const pb::Chain& chain = *known;
   if (chain.version() != chain_version) {
     return Error(Code::kStaleRouting, chain_name(chain_id) + " is at version " + std::to_string(chain.version()) +
                                           " on this node; the write carries version " + std::to_string(chain_version));
@@ -42,8 +43,8 @@ Task<Result<pb::Chain>> ChainReplicator::CheckWritableNow(uint32_t target_id, ui
                                                           uint64_t chain_version) {
   Result<pb::Chain> chain = CheckWritable(target_id, chain_id, chain_version);
   if (chain.ok() || !refresh_) co_return chain;
-  Result<pb::Chain> known = view_.Chain(chain_id);
-  if (known.ok() && known->version() >= chain_version) co_return chain;  // the writer is behind, not this node
+  Result<std::shared_ptr<const pb::Chain>> known = view_.Chain(chain_id);
+  if (known.ok() && (*known)->version() >= chain_version) co_return chain;  // the writer is behind, not this node
   Status refreshed = co_await refresh_();
   if (!refreshed.ok()) co_return chain;
   co_return CheckWritable(target_id, chain_id, chain_version);
@@ -51,7 +52,8 @@ Task<Result<pb::Chain>> ChainReplicator::CheckWritableNow(uint32_t target_id, ui
 
 Status ChainReplicator::CheckReadable(uint32_t target_id, uint32_t chain_id) const {
   RETURN_IF_ERROR(view_.CheckLease());
-  ASSIGN_OR_RETURN(pb::Chain chain, view_.Chain(chain_id));
+  ASSIGN_OR_RETURN(std::shared_ptr<const pb::Chain> known, view_.Chain(chain_id));
+  const pb::Chain& chain = *known;
   const pb::ChainMember* member = chain_member(chain, target_id);
   if (member == nullptr || !serves_reads(member->state())) {
     return Error(Code::kStaleRouting, "target " + std::to_string(target_id) + " does not serve reads of " +

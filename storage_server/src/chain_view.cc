@@ -13,14 +13,14 @@ uint64_t ChainView::version() const {
   return table_->version();
 }
 
-Result<pb::Chain> ChainView::Chain(uint32_t chain_id) const {
+Result<std::shared_ptr<const pb::Chain>> ChainView::Chain(uint32_t chain_id) const {
   std::shared_ptr<const pb::RoutingTable> table;
   {
     std::lock_guard lock(mutex_);
     table = table_;
   }
   for (const auto& chain : table->chains()) {
-    if (chain.chain_id() == chain_id) return chain;
+    if (chain.chain_id() == chain_id) return std::shared_ptr<const pb::Chain>(table, &chain);  // keeps the table
   }
   return Error(Code::kStaleRouting, "chain " + std::to_string(chain_id) + " is not in this node's routing table v" +
                                         std::to_string(table->version()));

@@ -29,8 +29,9 @@ class ChainView {
   // Adopts `table` unless it is older than the one held.
   void Update(pb::RoutingTable table);
   uint64_t version() const;
-  // A copy of the chain, or kStaleRouting when the table does not know it.
-  Result<pb::Chain> Chain(uint32_t chain_id) const;
+  // The chain as the held table has it (shared with that table, so no copy: every read piece asks),
+  // or kStaleRouting when the table does not know it.
+  Result<std::shared_ptr<const pb::Chain>> Chain(uint32_t chain_id) const;
   std::vector<pb::Chain> Chains() const;
   // Where `target_id` is served (host:port), or kStaleRouting.
   Result<std::string> AddressOf(uint32_t target_id) const;
