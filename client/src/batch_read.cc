@@ -3,6 +3,12 @@
 // reply comes; RDMA: written there by the server before the reply, into destinations named with the
 // request); a piece is read from one SERVING replica of its chunk's chain, and a piece whose replica
 // failed (its node died, moved, was fenced or returned a bad block) is read again from another one.
+//
+// Holes: a replica returns a chunk only as far as it holds it, and the file's size may reach past
+// that (a sparse file: truncated longer, or written past a gap). Such a short answer reads as zeros
+// only once a second SERVING replica agrees; if the second one holds bytes there, the first lost
+// data: the read takes the second one's bytes, and the meta server is told, which resyncs the first.
+// The price is one more request for each read of a hole, and only with replication.
 #include <cstring>
 
 #include "client_impl.h"
@@ -92,6 +98,14 @@ Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pie
   std::map<std::string, std::vector<PlacedPiece>> groups;
   bool refreshed = false;
   for (auto& p : pieces) {
+    if (p.short_answer) {  // a second opinion, from another replica or nobody
+      auto other = routing_.ReadReplica(p.chunk.chain_id, spread_of(p), p.tried, RoutingCache::WhenAllAvoided::kFail);
+      if (!other.ok()) continue;  // the zeros in place stand
+      p.target_id = other->target_id;
+      p.chain_version = other->chain_version;
+      groups[other->address].push_back(std::move(p));
+      continue;
+    }
     auto replica = routing_.ReadReplica(p.chunk.chain_id, spread_of(p), p.tried);
     if (!replica.ok() && !refreshed) {  // a chain the table does not know yet: once per plan
       refreshed = true;
@@ -102,6 +116,7 @@ Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pie
       continue;
     }
     p.target_id = replica->target_id;
+    p.chain_version = replica->chain_version;
     groups[replica->address].push_back(std::move(p));
   }
   for (auto& [address, node_pieces] : groups) {
@@ -114,40 +129,94 @@ Task<ClientImpl::BatchPlan> ClientImpl::PlanBatches(std::vector<PlacedPiece> pie
 }
 
 Task<std::vector<Status>> ClientImpl::ReadBatch(NodeBatch batch, Deadline deadline) {
-  std::vector<Status> statuses =
+  std::vector<Status> statuses(batch.pieces.size());
+  std::vector<PlacedPiece> again;  // owner: index in this batch
+  std::vector<PieceRead> first =
       co_await ReadFromNode(batch.address, batch.pieces, attempt_deadline(deadline, kReadRetryRounds == 0));
-  // The failed pieces, each to be asked of a replica it has not failed on; owner: index in this batch.
-  std::vector<PlacedPiece> retry;
-  auto to_retry = [&retry](PlacedPiece piece, uint32_t index, const Status& status) {
-    if (!another_replica_may_help(status)) return;
-    piece.owner = index;
-    piece.tried.push_back(piece.target_id);
-    retry.push_back(std::move(piece));
-  };
-  for (size_t i = 0; i < statuses.size(); ++i) to_retry(batch.pieces[i], static_cast<uint32_t>(i), statuses[i]);
-  for (int round = 0; round < kReadRetryRounds && !retry.empty() && time_left(deadline).count() > 0; ++round) {
+  for (size_t i = 0; i < first.size(); ++i) {
+    batch.pieces[i].owner = static_cast<uint32_t>(i);
+    co_await SettlePiece(std::move(batch.pieces[i]), std::move(first[i]), deadline, statuses, again);
+  }
+  for (int round = 0; round < kReadRetryRounds && !again.empty() && time_left(deadline).count() > 0; ++round) {
     if (round > 0) {
       asio::steady_timer pause(co_await asio::this_coro::executor, std::min(kRetryPause * round, time_left(deadline)));
       co_await pause.async_wait(asio::use_awaitable);
     }
     // A failed refresh still leaves the other replicas of the table held.
     (void)co_await RefreshRouting();
-    BatchPlan plan = co_await PlanBatches(std::move(retry));
-    retry.clear();
+    BatchPlan plan = co_await PlanBatches(std::move(again));
+    again.clear();
     for (auto& [index, status] : plan.unroutable) statuses[index] = std::move(status);
-    std::vector<Task<std::vector<Status>>> reads;
+    std::vector<Task<std::vector<PieceRead>>> reads;
     const ClientImpl::Deadline this_round = attempt_deadline(deadline, round + 1 == kReadRetryRounds);
     for (const auto& b : plan.batches) reads.push_back(ReadFromNode(b.address, b.pieces, this_round));
     auto results = co_await gather(io_.executor(), std::move(reads));
     for (size_t b = 0; b < plan.batches.size(); ++b) {
-      const auto& pieces = plan.batches[b].pieces;
+      auto& pieces = plan.batches[b].pieces;
       for (size_t i = 0; i < pieces.size() && i < results[b].size(); ++i) {
-        statuses[pieces[i].owner] = results[b][i];
-        to_retry(pieces[i], pieces[i].owner, results[b][i]);
+        co_await SettlePiece(std::move(pieces[i]), std::move(results[b][i]), deadline, statuses, again);
       }
     }
   }
   co_return statuses;
+}
+
+Task<void> ClientImpl::SettlePiece(PlacedPiece piece, PieceRead read, Deadline deadline, std::vector<Status>& statuses,
+                                   std::vector<PlacedPiece>& again) {
+  // A second opinion never fails the read: its piece already holds the zeros the first answer meant.
+  const bool second_opinion = piece.short_answer.has_value();
+  if (!read.status.ok()) {
+    if (!second_opinion) statuses[piece.owner] = read.status;
+    if (another_replica_may_help(read.status)) {
+      piece.tried.push_back(piece.target_id);
+      again.push_back(std::move(piece));
+    }
+    co_return;
+  }
+  if (!second_opinion) statuses[piece.owner] = Status::Ok();
+  if (second_opinion && read.length > 0) co_await ReportMissingData(piece, read.length, deadline);
+  if (read.length == piece.chunk.length) co_return;
+  if (second_opinion && read.length == 0) co_return;  // two replicas hold nothing there: a hole
+  if (!second_opinion) {
+    Status zeroed = ZeroFill(piece, read.length);
+    if (!zeroed.ok()) {
+      statuses[piece.owner] = std::move(zeroed);
+      co_return;
+    }
+  }
+  // Ask another replica about the rest (PlanBatches drops it if there is none).
+  PlacedPiece rest = std::move(piece);
+  rest.short_answer = ShortAnswer{rest.target_id, rest.chain_version};
+  rest.tried.push_back(rest.target_id);
+  rest.chunk.chunk_offset += read.length;
+  rest.chunk.length -= read.length;
+  rest.region_offset += read.length;
+  again.push_back(std::move(rest));
+}
+
+Status ClientImpl::ZeroFill(const PlacedPiece& piece, uint64_t from) {
+  PinSet pins;
+  if (!pins.Hold(piece.life.get())) {
+    return Error(Code::kCancelled, "the destination buffer was released while " + chunk_name(piece) + " was read");
+  }
+  ASSIGN_OR_RETURN(auto hole, transport_->Resolve(piece.region_id, piece.region_offset + from, piece.chunk.length - from));
+  std::memset(hole.data(), 0, hole.size());
+  return Status::Ok();
+}
+
+Task<void> ClientImpl::ReportMissingData(const PlacedPiece& piece, uint64_t found, Deadline deadline) {
+  pb::MissingDataReport report;
+  report.set_chain_id(piece.chunk.chain_id);
+  report.set_chain_version(piece.short_answer->chain_version);
+  report.set_target_id(piece.short_answer->target_id);
+  report.set_inode(piece.ino);
+  report.set_chunk_index(piece.chunk.chunk_index);
+  report.set_held_until(static_cast<uint32_t>(piece.chunk.chunk_offset));
+  report.set_found_until(static_cast<uint32_t>(piece.chunk.chunk_offset + found));
+  // Best effort, inside the read's deadline: the read has its bytes either way, and a report refused
+  // as stale means another reader's got there first.
+  const auto timeout = std::max(time_left(deadline), std::chrono::milliseconds(1));
+  (void)co_await MetaCallAsync<pb::EmptyReply>(method::kReportMissingData, report, timeout);
 }
 
 // Where the reply payload of a batch goes: each successful piece's bytes into its region, except
@@ -210,10 +279,10 @@ Result<std::vector<asio::mutable_buffer>> ClientImpl::ReplySegments(const std::v
 
 // One batched request to one storage node; one status per piece. Connection failures and timeouts
 // fail every piece.
-Task<std::vector<Status>> ClientImpl::ReadFromNode(std::string address, std::vector<PlacedPiece> pieces,
-                                                   Deadline deadline) {
+Task<std::vector<ClientImpl::PieceRead>> ClientImpl::ReadFromNode(std::string address, std::vector<PlacedPiece> pieces,
+                                                                  Deadline deadline) {
   auto every_piece = [&](Status status) {
-    return std::vector<Status>(pieces.size(), status.Prepend("storage " + address));
+    return std::vector<PieceRead>(pieces.size(), PieceRead{status.Prepend("storage " + address)});
   };
   if (time_left(deadline).count() <= 0)
     co_return every_piece(Error(Code::kTimeout, "read timed out before it was sent"));
@@ -245,35 +314,32 @@ Task<std::vector<Status>> ClientImpl::ReadFromNode(std::string address, std::vec
     if (parsed.ok()) parsed = check_result_count(*reply, pieces.size());
     if (!parsed.ok()) co_return every_piece(parsed);
   }
-  std::vector<Status> statuses;
+  std::vector<PieceRead> reads;
   for (size_t i = 0; i < pieces.size(); ++i) {
-    statuses.push_back(FinishPiece(address, pieces[i], reply->results(static_cast<int>(i)), released[i], pins));
+    reads.push_back(FinishPiece(address, pieces[i], reply->results(static_cast<int>(i)), released[i], pins));
   }
-  co_return statuses;
+  co_return reads;
 }
 
-// A piece's outcome once its bytes are in place: the server's verdict, the end-to-end checksum, and
-// the hole past what the chunk holds, which reads as zeros.
-Status ClientImpl::FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result,
-                               bool released, PinSet& pins) {
+// A piece's outcome once its bytes are in place: the server's verdict and the end-to-end checksum.
+// What lies past the bytes returned is for SettlePiece to decide.
+ClientImpl::PieceRead ClientImpl::FinishPiece(const std::string& address, const PlacedPiece& piece,
+                                              const pb::PieceResult& result, bool released, PinSet& pins) {
   if (result.status() != 0) {
-    return Status(code_from_wire(static_cast<uint16_t>(result.status())),
-                  "storage " + address + " " + chunk_name(piece) + ": " + result.message());
+    return {Status(code_from_wire(static_cast<uint16_t>(result.status())),
+                   "storage " + address + " " + chunk_name(piece) + ": " + result.message())};
   }
   if (released || !pins.Hold(piece.life.get())) {
-    return Error(Code::kCancelled, "the destination buffer was released while " + chunk_name(piece) + " was read");
+    return {Error(Code::kCancelled, "the destination buffer was released while " + chunk_name(piece) + " was read")};
   }
   if (options_.verify_checksums && result.length() > 0) {
-    ASSIGN_OR_RETURN(auto received, transport_->Resolve(piece.region_id, piece.region_offset, result.length()));
-    RETURN_IF_ERROR(verify_piece_crc32c(received, result.crc32c(), address, piece.ino, piece.chunk.chunk_index,
-                                        piece.chunk.chunk_offset));
+    auto received = transport_->Resolve(piece.region_id, piece.region_offset, result.length());
+    if (!received.ok()) return {received.status()};
+    Status verified = verify_piece_crc32c(*received, result.crc32c(), address, piece.ino, piece.chunk.chunk_index,
+                                          piece.chunk.chunk_offset);
+    if (!verified.ok()) return {std::move(verified)};
   }
-  if (result.length() < piece.chunk.length) {
-    ASSIGN_OR_RETURN(auto hole, transport_->Resolve(piece.region_id, piece.region_offset + result.length(),
-                                                    piece.chunk.length - result.length()));
-    std::memset(hole.data(), 0, hole.size());  // a hole: never written, reads as zeros
-  }
-  return Status::Ok();
+  return {Status::Ok(), result.length()};
 }
 
 }  // namespace zcfs

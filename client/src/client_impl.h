@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 
 #include "buffer_registry.h"
 #include "chunk_plan.h"
@@ -61,8 +62,10 @@ class ClientImpl {
   // Batched reads of any pieces (batch_read.cc). PlanBatches groups them by storage node (refreshing
   // the routing table once if a target is unknown) and cuts them into batches the servers accept;
   // pieces whose target no node serves are `unroutable` (by owner). ReadBatch sends one batch and
-  // returns one status per piece; pieces that failed because the node is gone from its address or
-  // no longer serves the target are read again once after a routing refresh.
+  // returns one status per piece; pieces that failed in a way another replica may cure (the node died,
+  // froze, moved on, or holds a bad copy) are read again from another replica after a routing
+  // refresh, and a chunk a replica holds less of than the file's size says is asked of a second one
+  // (a hole, or lost data: SettlePiece).
   struct BatchPlan {
     std::vector<NodeBatch> batches;
     std::vector<std::pair<uint32_t, Status>> unroutable;
@@ -94,16 +97,30 @@ class ClientImpl {
  private:
   // The same call from a coroutine on the I/O threads (the data path refreshing its routing table).
   template <typename Reply, typename Request>
-  Task<Result<Reply>> MetaCallAsync(uint16_t method, Request request) {
+  Task<Result<Reply>> MetaCallAsync(uint16_t method, Request request, std::optional<std::chrono::milliseconds> timeout = {}) {
     auto channel = co_await meta_transport_.Channel(options_.meta_address);
     if (!channel.ok()) co_return Status(channel.status()).Prepend("meta server");
     CallOptions call;
-    call.timeout = options_.rpc_timeout;
+    call.timeout = timeout.value_or(options_.rpc_timeout);
     co_return co_await CallPb<Reply>(**channel, method, request, std::move(call));
   }
   Task<Result<pb::RoutingTable>> FetchRoutingAsync();
   Task<Status> RefreshRouting();
-  Task<std::vector<Status>> ReadFromNode(std::string address, std::vector<PlacedPiece> pieces, Deadline deadline);
+  // What one replica answered for one piece: `length` bytes placed (from the piece's start) when ok.
+  struct PieceRead {
+    Status status;
+    uint64_t length = 0;
+  };
+  Task<std::vector<PieceRead>> ReadFromNode(std::string address, std::vector<PlacedPiece> pieces, Deadline deadline);
+  // Takes one replica's answer for `piece` (of the batch `statuses` belongs to, at piece.owner): sets
+  // its status, and adds to `again` what must be asked of another replica.
+  Task<void> SettlePiece(PlacedPiece piece, PieceRead read, Deadline deadline, std::vector<Status>& statuses,
+                         std::vector<PlacedPiece>& again);
+  // Zeros the piece's destination from `from` on (what a hole reads as).
+  Status ZeroFill(const PlacedPiece& piece, uint64_t from);
+  // Tells the meta server that the replica of `piece.short_answer` lacks the `found` bytes at the
+  // piece's start, which another replica just returned.
+  Task<void> ReportMissingData(const PlacedPiece& piece, uint64_t found, Deadline deadline);
   Result<std::vector<asio::mutable_buffer>> PlaceReply(const std::vector<PlacedPiece>& pieces,
                                                        const pb::BatchReadReply& reply, PinSet& pins,
                                                        std::vector<char>& released, std::vector<std::byte>& sink);
@@ -112,8 +129,8 @@ class ClientImpl {
   // in `sink`).
   Result<std::vector<asio::mutable_buffer>> ReplySegments(const std::vector<PlacedPiece>& pieces, PinSet& pins,
                                                           std::vector<char>& released, std::vector<std::byte>& sink);
-  Status FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result, bool released,
-                     PinSet& pins);
+  PieceRead FinishPiece(const std::string& address, const PlacedPiece& piece, const pb::PieceResult& result,
+                        bool released, PinSet& pins);
   // Data calls to one server take its connections in turn (ClientOptions::connections_per_server).
   size_t NextLane() { return next_lane_.fetch_add(1, std::memory_order_relaxed) % connections_per_server_; }
   Task<Status> WriteChunkPiece(uint64_t ino, uint32_t chunk_size, ChunkPiece piece, std::span<const std::byte> src);

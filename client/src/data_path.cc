@@ -52,7 +52,7 @@ Task<Result<size_t>> ClientImpl::ReadAsync(FileInfo file, uint64_t offset, std::
   }
   std::vector<PlacedPiece> pieces;
   for (const auto& chunk : *chunks) {
-    pieces.push_back(PlacedPiece{file.ino, chunk, slice.region_id, slice.offset + chunk.buffer_offset, slice.life, 0, 0, {}});
+    pieces.push_back(place_piece(file.ino, chunk, slice, 0));
   }
   BatchPlan plan = co_await PlanBatches(std::move(pieces));
   if (!plan.unroutable.empty()) co_return plan.unroutable.front().second;

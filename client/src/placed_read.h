@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +15,13 @@
 #include "chunk_plan.h"
 
 namespace zcfs {
+
+// A replica that returned a chunk shorter than the file's size says it is: its bytes ended at the
+// start of the piece that carries this.
+struct ShortAnswer {
+  uint32_t target_id = 0;
+  uint64_t chain_version = 0;  // of the chain it was read under
+};
 
 struct PlacedPiece {
   uint64_t ino = 0;
@@ -25,8 +33,24 @@ struct PlacedPiece {
   std::shared_ptr<BufferLife> life;
   uint32_t owner = 0;           // the caller's index: which of its reads the piece belongs to
   uint32_t target_id = 0;       // the replica of the chunk's chain it is read from (PlanBatches picks it)
-  std::vector<uint32_t> tried;  // replicas that failed it: a retry asks another one
+  uint64_t chain_version = 0;   // of that chain, in the routing table the replica was picked from
+  std::vector<uint32_t> tried;  // replicas that failed it (a retry asks another one) or answered short
+  // Set when the piece asks a second replica about the part of a chunk a first one returned nothing
+  // for (which reads as zeros meanwhile): a hole, or data the first replica lost.
+  std::optional<ShortAnswer> short_answer;
 };
+
+// The piece of `chunk` landing in `slice` at the chunk piece's buffer offset, for the caller's read `owner`.
+inline PlacedPiece place_piece(uint64_t ino, const ChunkPiece& chunk, const BufferSlice& slice, uint32_t owner) {
+  PlacedPiece piece;
+  piece.ino = ino;
+  piece.chunk = chunk;
+  piece.region_id = slice.region_id;
+  piece.region_offset = slice.offset + chunk.buffer_offset;
+  piece.life = slice.life;
+  piece.owner = owner;
+  return piece;
+}
 
 inline uint64_t piece_length(const PlacedPiece& piece) { return piece.chunk.length; }
 

@@ -126,8 +126,7 @@ Result<size_t> ReadRingImpl::Submit() {
     reads->Expect(i, entry.user_data, length, chunks->size(),
                   "read of " + (*handle)->name() + " at offset " + std::to_string(entry.offset));
     for (const auto& chunk : *chunks) {
-      pieces.push_back(PlacedPiece{file.ino, chunk, slice.region_id, slice.offset + chunk.buffer_offset, slice.life,
-                                   static_cast<uint32_t>(i), 0, {}});
+      pieces.push_back(place_piece(file.ino, chunk, slice, static_cast<uint32_t>(i)));
     }
   }
   prepared_.clear();

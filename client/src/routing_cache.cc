@@ -48,14 +48,17 @@ Result<const pb::Chain*> RoutingCache::FindChain(uint32_t chain_id) const {
   return &chain->second;
 }
 
-Result<Replica> RoutingCache::ReadReplica(uint32_t chain_id, uint64_t spread,
-                                          const std::vector<uint32_t>& avoid) const {
+Result<Replica> RoutingCache::ReadReplica(uint32_t chain_id, uint64_t spread, const std::vector<uint32_t>& avoid,
+                                          WhenAllAvoided when_all_avoided) const {
   std::lock_guard lock(mutex_);
   ASSIGN_OR_RETURN(const pb::Chain* chain, FindChain(chain_id));
   std::vector<uint32_t> serving = readable_members(*chain);
   std::vector<uint32_t> fresh;
   for (uint32_t t : serving) {
     if (std::find(avoid.begin(), avoid.end(), t) == avoid.end()) fresh.push_back(t);
+  }
+  if (fresh.empty() && !serving.empty() && when_all_avoided == WhenAllAvoided::kFail) {
+    return Error(Code::kNotFound, "chain " + std::to_string(chain_id) + " has no other serving replica");
   }
   std::vector<uint32_t> pick_from = fresh.empty() ? serving : fresh;
   if (!label_.empty()) {

@@ -29,11 +29,17 @@ class RoutingCache {
   void Update(const pb::RoutingTable& table);
   uint64_t version() const;
 
-  // A replica serving reads of `chain_id`, not one of `avoid` (replicas that just failed) unless no
-  // other serves; among those, the ones on nodes of this client's label when there are any. `spread`
-  // (say, a hash of the chunk) picks among them, so the reads of a file spread over its replicas. kStaleRouting when
-  // the table does not know the chain or it has no serving replica with a node.
-  Result<Replica> ReadReplica(uint32_t chain_id, uint64_t spread, const std::vector<uint32_t>& avoid) const;
+  // What ReadReplica does when every serving replica is one to avoid.
+  enum class WhenAllAvoided {
+    kPickAnyway,  // a retry: a replica that failed a moment ago may answer now
+    kFail,        // a second opinion: only another replica will do (kNotFound)
+  };
+  // A replica serving reads of `chain_id`, not one of `avoid` (replicas that just failed, or already
+  // answered); among those, the ones on nodes of this client's label when there are any. `spread`
+  // (say, a hash of the chunk) picks among them, so the reads of a file spread over its replicas.
+  // kStaleRouting when the table does not know the chain or it has no serving replica with a node.
+  Result<Replica> ReadReplica(uint32_t chain_id, uint64_t spread, const std::vector<uint32_t>& avoid,
+                              WhenAllAvoided when_all_avoided = WhenAllAvoided::kPickAnyway) const;
   // The chain's head and version, or kStaleRouting.
   Result<Replica> Head(uint32_t chain_id) const;
 

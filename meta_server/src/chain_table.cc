@@ -135,15 +135,20 @@ std::vector<uint32_t> ChainTable::TargetBack(uint32_t target_id) {
   return changed;
 }
 
-Result<std::vector<uint32_t>> ChainTable::SyncDone(uint32_t chain_id, uint64_t chain_version, uint32_t target_id) {
+Result<pb::Chain*> ChainTable::ChainAt(uint32_t chain_id, uint64_t chain_version, std::string_view what) {
   auto it = chains_.find(chain_id);
   if (it == chains_.end()) return Error(Code::kNotFound, "no chain " + std::to_string(chain_id));
-  pb::Chain& chain = it->second;
-  if (chain.version() != chain_version) {
+  if (it->second.version() != chain_version) {
     return Error(Code::kStaleRouting, "chain " + std::to_string(chain_id) + " is at version " +
-                                          std::to_string(chain.version()) + ", the resync ran under " +
-                                          std::to_string(chain_version));
+                                          std::to_string(it->second.version()) + ", " + std::string(what) +
+                                          " ran under " + std::to_string(chain_version));
   }
+  return &it->second;
+}
+
+Result<std::vector<uint32_t>> ChainTable::SyncDone(uint32_t chain_id, uint64_t chain_version, uint32_t target_id) {
+  ASSIGN_OR_RETURN(pb::Chain * found, ChainAt(chain_id, chain_version, "the resync"));
+  pb::Chain& chain = *found;
   pb::ChainMember* m = find_member(chain, target_id);
   if (m == nullptr || m->state() != pb::TARGET_STATE_SYNCING) {
     return Error(Code::kStaleRouting,
@@ -158,6 +163,22 @@ Result<std::vector<uint32_t>> ChainTable::SyncDone(uint32_t chain_id, uint64_t c
   }
   m->set_state(pb::TARGET_STATE_SERVING);
   Changed(chain);
+  return std::vector<uint32_t>{chain_id};
+}
+
+Result<std::vector<uint32_t>> ChainTable::MissingData(uint32_t chain_id, uint64_t chain_version, uint32_t target_id) {
+  ASSIGN_OR_RETURN(pb::Chain * chain, ChainAt(chain_id, chain_version, "the read"));
+  pb::ChainMember* m = find_member(*chain, target_id);
+  if (m == nullptr || m->state() != pb::TARGET_STATE_SERVING) {
+    return Error(Code::kStaleRouting,
+                 "target " + std::to_string(target_id) + " is not serving in chain " + std::to_string(chain_id));
+  }
+  if (serving_count(*chain) == 1) {
+    return Error(Code::kNotPermitted, "target " + std::to_string(target_id) + " is the last serving replica of chain " +
+                                          std::to_string(chain_id) + ": there is nobody to copy its data from");
+  }
+  m->set_state(pb::TARGET_STATE_SYNCING);
+  Changed(*chain);
   return std::vector<uint32_t>{chain_id};
 }
 

@@ -10,7 +10,8 @@
 //
 //   SERVING --node misses its lease--> OFFLINE --node heartbeats again--> SYNCING --predecessor
 //   copied it everything (SyncDone)--> SERVING
-//   SERVING --node restarted (new incarnation) or target wiped--> SYNCING
+//   SERVING --node restarted (new incarnation), target wiped, or a reader found it lacking data
+//   another member holds (MissingData)--> SYNCING
 //
 // The last SERVING member of a chain never leaves SERVING: nobody else holds its data, so the chain
 // waits for it (reads and writes of the chain fail until it is back) instead of promoting a member
@@ -23,6 +24,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "zcfs.pb.h"
@@ -60,10 +62,17 @@ class ChainTable {
   // that changed since (another version) refuses: the resync ran against an old chain; so does a
   // target whose predecessor is not SERVING itself (it had no complete copy to give).
   Result<std::vector<uint32_t>> SyncDone(uint32_t chain_id, uint64_t chain_version, uint32_t target_id);
+  // A reader found the SERVING member `target_id` lacking data another member holds, under
+  // `chain_version`: it lost data -> SYNCING, so its predecessor copies it everything again. Refused
+  // when the chain moved on since (someone reported it first, or it changed anyway), when the target
+  // is not SERVING there, and for the chain's last SERVING member (kNotPermitted).
+  Result<std::vector<uint32_t>> MissingData(uint32_t chain_id, uint64_t chain_version, uint32_t target_id);
   // Whether `target_id` is OFFLINE in some chain.
   bool IsOffline(uint32_t target_id) const;
 
  private:
+  // The chain, if it is at `chain_version` (else kStaleRouting: `what` ran against an old one).
+  Result<pb::Chain*> ChainAt(uint32_t chain_id, uint64_t chain_version, std::string_view what);
   // Puts members in write order (SERVING, SYNCING, OFFLINE; stable) and bumps the version.
   static void Changed(pb::Chain& chain);
 

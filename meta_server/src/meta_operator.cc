@@ -195,4 +195,8 @@ Status MetaOperator::SyncDone(const pb::SyncDoneRequest& request) { return regis
 
 Status MetaOperator::TargetAdmin(const pb::TargetAdminRequest& request) { return registry_->TargetAdmin(request); }
 
+Status MetaOperator::ReportMissingData(const pb::MissingDataReport& report) {
+  return registry_->ReportMissingData(report);
+}
+
 }  // namespace zcfs::meta

@@ -136,6 +136,9 @@ void MetaService::RegisterOn(RpcServer& server) {
       server, method::kSyncDone, [&op](const pb::SyncDoneRequest& r) { return empty_reply(op.SyncDone(r)); });
   RegisterPb<pb::TargetAdminRequest, pb::EmptyReply>(
       server, method::kTargetAdmin, [&op](const pb::TargetAdminRequest& r) { return empty_reply(op.TargetAdmin(r)); });
+  RegisterPb<pb::MissingDataReport, pb::EmptyReply>(server, method::kReportMissingData, [&op](const pb::MissingDataReport& r) {
+    return empty_reply(op.ReportMissingData(r));
+  });
 }
 
 }  // namespace zcfs::meta

@@ -227,6 +227,18 @@ Status NodeRegistry::SyncDone(const pb::SyncDoneRequest& request) {
       "target " + std::to_string(request.target_id()) + " resynced in chain " + std::to_string(request.chain_id()));
 }
 
+Status NodeRegistry::ReportMissingData(const pb::MissingDataReport& report) {
+  std::lock_guard lock(mutex_);
+  ChainTable chains = chains_;
+  ASSIGN_OR_RETURN(auto changed, chains.MissingData(report.chain_id(), report.chain_version(), report.target_id()));
+  const std::string chunk = std::to_string(report.inode()) + "." + std::to_string(report.chunk_index());
+  LOG_WARN << "target " << report.target_id() << " lacks bytes [" << report.held_until() << ", "
+           << report.found_until() << ") of chunk " << chunk << " that another replica of chain " << report.chain_id()
+           << " holds: it lost data, and is resynced";
+  return CommitChains(std::move(chains), changed,
+                      "target " + std::to_string(report.target_id()) + " found lacking chunk " + chunk);
+}
+
 Status NodeRegistry::TargetAdmin(const pb::TargetAdminRequest& request) {
   std::lock_guard lock(mutex_);
   const uint32_t target = request.target_id();

@@ -42,6 +42,7 @@ class NodeRegistry {
   Result<size_t> CheckLeases();
   Status SyncDone(const pb::SyncDoneRequest& request);
   Status TargetAdmin(const pb::TargetAdminRequest& request);
+  Status ReportMissingData(const pb::MissingDataReport& report);
 
   pb::RoutingTable Routing() const;
   // The routing table plus each node's liveness and the time since it was last heard from.

@@ -49,6 +49,14 @@ TEST(RoutingCacheTest, ReadsSpreadOverServingReplicasAwayFromFailedOnes) {
   EXPECT_EQ(ReadTargets(cache, {}), (std::set<uint32_t>{1, 2}));  // never the syncing one
   EXPECT_EQ(ReadTargets(cache, {1}), (std::set<uint32_t>{2}));
   EXPECT_EQ(ReadTargets(cache, {1, 2}), (std::set<uint32_t>{1, 2})) << "all failed: any serving one again";
+  // A second opinion on what replica 1 said comes from replica 2 or from nobody.
+  using When = RoutingCache::WhenAllAvoided;
+  for (uint64_t spread = 0; spread < 4; ++spread) {
+    auto other = cache.ReadReplica(7, spread, {1}, When::kFail);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    EXPECT_EQ(other->target_id, 2u);
+    EXPECT_EQ(cache.ReadReplica(7, spread, {1, 2}, When::kFail).status().code(), Code::kNotFound);
+  }
   auto head = cache.Head(7);
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->target_id, 1u);

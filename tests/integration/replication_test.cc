@@ -18,7 +18,11 @@
 #include "support/local_cluster.h"
 #include "support/process.h"
 #include "support/random_data.h"
+#include "zcfs.pb.h"
 #include "zcfs/client/client.h"
+#include "zcfs/common/address.h"
+#include "zcfs/proto/blocking_channel.h"
+#include "zcfs/proto/methods.h"
 
 namespace zcfs {
 namespace {
@@ -342,6 +346,74 @@ TEST_F(ReplicationTest, WipedTargetIsResyncedNotReadAsHoles) {
   ASSERT_TRUE(WaitAllServing().ok()) << cluster_->logs();
   EXPECT_EQ(TargetOf(wiped).value(), *target_before) << "the node keeps its target id by path";
   for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(cluster_->KillStorage(i).ok());
+    ASSERT_TRUE(WaitState(i, ReplicaState::kOffline).ok()) << cluster_->logs();
+  }
+  ExpectEveryFileExact();
+}
+
+// Removes every chunk of `ino` from target `target` of storage server `index` behind the chain's
+// back, as a failing disk or a bug would lose them: the storage server is asked directly, as only
+// the meta server's trimmer does. Returns how many chunks went.
+Result<uint32_t> LoseChunks(const testing::LocalCluster& cluster, size_t index, uint32_t target, uint64_t ino) {
+  std::ifstream ready(cluster.dir() + "/storage" + std::to_string(index) + ".ready");
+  std::string address;
+  std::getline(ready, address);
+  ASSIGN_OR_RETURN(HostPort peer, parse_host_port(address));
+  ASSIGN_OR_RETURN(auto channel, BlockingChannel::Connect(peer, 5s));
+  pb::TruncateChunksRequest request;
+  request.set_inode(ino);
+  request.set_target_id(target);
+  request.set_length(0);
+  request.set_chunk_size(1 << 20);
+  ASSIGN_OR_RETURN(std::string body, channel->Call(method::kTruncateChunks, request.SerializeAsString(), 5s));
+  pb::TruncateChunksReply reply;
+  if (!reply.ParseFromString(body)) return Error(Code::kProtocolError, "bad truncate reply");
+  return reply.removed_chunks();
+}
+
+// A SERVING replica that lost chunks is found out by the first read that comes up short on it: the
+// read returns the bytes from another replica (never zeros), and the replica is resynced, after which
+// it alone serves them again. A real hole (a sparse file) reads as zeros and resyncs nothing.
+TEST_F(ReplicationTest, AReplicaThatLostChunksIsReadAroundAndResynced) {
+  const auto dense = testing::random_data(6 << 20, 7);  // six 1 MiB chunks, one on each replica in turn
+  ASSERT_TRUE(WriteFile(*client_, "/dense", dense).ok());
+  data_.Add("/dense", dense);
+  std::vector<std::byte> sparse((9 << 19) + 100);  // 4.5 MiB + 100: chunks 1-3 never written
+  const auto head = testing::random_data(100, 8), tail = testing::random_data(100, 9);
+  std::copy(head.begin(), head.end(), sparse.begin());
+  std::copy(tail.begin(), tail.end(), sparse.end() - 100);
+  auto file = client_->CreatePath("/sparse");
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE(client_->WriteAndExtend(*file, 0, head).ok());
+  ASSERT_TRUE(client_->WriteAndExtend(*file, sparse.size() - 100, tail).ok());
+  data_.Add("/sparse", sparse);
+
+  auto chain_version = [&]() -> uint64_t {
+    auto state = client_->ClusterStatus();
+    return state.ok() && !state->chains.empty() ? state->chains[0].version : 0;
+  };
+  const uint64_t version = chain_version();
+  for (int i = 0; i < 3; ++i) ExpectEveryFileExact();
+  EXPECT_EQ(chain_version(), version) << "holes are no lost data:\n" << cluster_->logs();
+
+  const size_t lossy = 1;
+  auto target = TargetOf(lossy);
+  auto dense_file = client_->Stat("/dense");
+  ASSERT_TRUE(target.ok() && dense_file.ok());
+  auto lost = LoseChunks(*cluster_, lossy, *target, dense_file->ino);
+  ASSERT_TRUE(lost.ok()) << lost.status().ToString();
+  ASSERT_EQ(*lost, 6u);
+
+  ExpectEveryFileExact();
+  ASSERT_FALSE(HasFailure()) << cluster_->logs();
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (chain_version() < version + 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  ASSERT_GE(chain_version(), version + 2) << "the short replica was not sent to resync\n" << cluster_->logs();
+  ASSERT_TRUE(WaitAllServing().ok()) << cluster_->logs();
+
+  for (size_t i = 0; i < 3; ++i) {  // the resynced replica alone
+    if (i == lossy) continue;
     ASSERT_TRUE(cluster_->KillStorage(i).ok());
     ASSERT_TRUE(WaitState(i, ReplicaState::kOffline).ok()) << cluster_->logs();
   }

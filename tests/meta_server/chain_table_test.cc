@@ -109,6 +109,33 @@ TEST(ChainTableTest, TheLastServingReplicaStaysServing) {
   EXPECT_EQ(Members(table.chains().at(1)), "1:S 2:O");
 }
 
+TEST(ChainTableTest, AMemberFoundLackingDataIsResyncedOnceAndNeverTheLastServing) {
+  ChainTable table(3);
+  auto places = Places(3);
+  for (const auto& p : places) table.AddTarget(p, places);
+  ASSERT_TRUE(table.SyncDone(1, 3, 2).ok());
+  ASSERT_TRUE(table.SyncDone(1, 4, 3).ok());
+  const uint64_t v = table.chains().at(1).version();
+  EXPECT_EQ(table.MissingData(2, v, 1).status().code(), Code::kNotFound);           // no such chain
+  EXPECT_EQ(table.MissingData(1, v - 1, 1).status().code(), Code::kStaleRouting);  // read under an old chain
+  EXPECT_EQ(Members(table.chains().at(1)), "1:S 2:S 3:S");
+
+  auto changed = table.MissingData(1, v, 1);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(*changed, std::vector<uint32_t>{1});
+  EXPECT_EQ(Members(table.chains().at(1)), "2:S 3:S 1:Y");
+  EXPECT_EQ(table.chains().at(1).version(), v + 1);
+  // Every other reader that saw the same short replica reports under the old version: refused.
+  EXPECT_EQ(table.MissingData(1, v, 1).status().code(), Code::kStaleRouting);
+  EXPECT_EQ(table.MissingData(1, v + 1, 1).status().code(), Code::kStaleRouting);  // syncing, not serving
+
+  ASSERT_TRUE(table.MissingData(1, v + 1, 2).ok());
+  EXPECT_EQ(Members(table.chains().at(1)), "3:S 2:Y 1:Y");
+  // Target 3 holds the only complete copy left: it keeps serving whatever a reader says.
+  EXPECT_EQ(table.MissingData(1, v + 2, 3).status().code(), Code::kNotPermitted);
+  EXPECT_EQ(Members(table.chains().at(1)), "3:S 2:Y 1:Y");
+}
+
 TEST(ChainTableTest, AnOfflineMemberLeavesRoomForANewTarget) {
   ChainTable table(2);
   auto places = Places(3);

@@ -156,6 +156,8 @@ class MetaOperator {
   Status SyncDone(const pb::SyncDoneRequest& request);
   // Drains a target out of its chains, or puts it back.
   Status TargetAdmin(const pb::TargetAdminRequest& request);
+  // A client found a serving replica lacking data another holds: it is resynced (chain_table.h).
+  Status ReportMissingData(const pb::MissingDataReport& report);
   // What `zcfs cluster status` shows: the routing table with each node's liveness and heartbeat age.
   pb::ClusterStatusReply ClusterStatus() const;
 
