@@ -8,6 +8,7 @@ PACKAGES=(
   liburing-dev librocksdb-dev libfuse3-dev fuse3
   libibverbs-dev librdmacm-dev
   libgtest-dev libgmock-dev
+  etcd-server
   pybind11-dev python3-dev python3-numpy python3-torch
 )
 

@@ -11,15 +11,35 @@
 //   --meta.sync_writes=BOOL   (sync the WAL on every mutation, default true)
 //   --meta.session_lease=MS   (ms a client's open-file sessions live without renewal, default 60000)
 //   --meta.reclaim_interval=MS (ms between passes that remove unlinked files' chunks, default 5000)
+//   --etcd=ENDPOINTS          (replicated: "http://h:p,..."; with it, several zcfs-meta with their own
+//                              --data-dir elect a primary in etcd and the others stand by; see
+//                              docs/architecture.md "Meta server replication". Without: one server)
+//   --meta.cluster=NAME       (etcd key prefix /zcfs/NAME/, default zcfs)
+//   --advertise=HOST:PORT     (this server's name for the others and for clients; default --listen,
+//                              which then needs a fixed port)
+//   --meta.lease=S            (etcd session TTL: a dead primary is replaced after it, default 5)
+//   --meta.ack_timeout=MS     (a standby silent this long leaves the in-sync set, default 3000)
 //   --log-level=LEVEL, --config=FILE
-// Exits 0 after SIGTERM/SIGINT, 2 on bad flags or an unopenable database.
+// Exits 0 after SIGTERM/SIGINT, 2 on bad flags or an unopenable database, 3 when a primary learns
+// it was deposed (its supervisor restarts it, as a standby).
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <thread>
 
+#include "followers.h"
+#include "meta_election.h"
+#include "replicated_store.h"
+#include "replication_log.h"
+#include "replication_service.h"
+#include "standby.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/meta/meta_operator.h"
 #include "zcfs/meta/meta_service.h"
@@ -31,6 +51,7 @@
 namespace {
 
 constexpr int kExitUsage = 2;
+constexpr int kExitDeposed = 3;
 
 struct Flags {
   zcfs::HostPort listen;
@@ -40,6 +61,12 @@ struct Flags {
   bool sync_writes = true;
   std::chrono::milliseconds reclaim_interval{5000};
   zcfs::meta::MetaOptions meta;
+  // Replication (with --etcd).
+  std::vector<zcfs::HostPort> etcd;
+  std::string cluster;
+  std::string advertise;
+  std::chrono::seconds lease{5};
+  std::chrono::milliseconds ack_timeout{3000};
 };
 
 zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
@@ -77,6 +104,20 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
     return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.replication must be 1..16");
   }
   f.meta.replication = static_cast<uint32_t>(replication);
+  const std::string etcd = config.GetString("etcd", "");
+  if (!etcd.empty()) {
+    ASSIGN_OR_RETURN(f.etcd, zcfs::EtcdClient::ParseEndpoints(etcd));
+    f.cluster = config.GetString("meta.cluster", "zcfs");
+    f.advertise = config.GetString("advertise", f.listen.ToString());
+    ASSIGN_OR_RETURN(zcfs::HostPort advertised, zcfs::parse_host_port(f.advertise));
+    if (advertised.port == 0) return zcfs::Error(zcfs::Code::kInvalidArgument, "--etcd needs a fixed port to advertise");
+    ASSIGN_OR_RETURN(int64_t lease_s, config.GetInt("meta.lease", 5));
+    if (lease_s < 2 || lease_s > 600) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.lease must be 2..600 (s)");
+    f.lease = std::chrono::seconds(lease_s);
+    ASSIGN_OR_RETURN(int64_t ack_ms, config.GetInt("meta.ack_timeout", 3000));
+    if (ack_ms < 100) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.ack_timeout must be at least 100 (ms)");
+    f.ack_timeout = std::chrono::milliseconds(ack_ms);
+  }
   return f;
 }
 
@@ -85,12 +126,53 @@ int fail(const zcfs::Status& status) {
   return kExitUsage;
 }
 
-int run(const Flags& flags) {
-  std::error_code ec;
-  std::filesystem::create_directories(flags.data_dir, ec);
-  if (ec) return fail(zcfs::Error(zcfs::Code::kIoError, "create " + flags.data_dir + ": " + ec.message()));
-  auto store = zcfs::meta::RocksKvStore::Open(flags.data_dir + "/meta.db", {.sync_writes = flags.sync_writes});
-  if (!store.ok()) return fail(store.status());
+// Waits for SIGTERM/SIGINT on a thread of its own, then runs the stop action set last (or the one
+// set after the signal came, at once). A standby has nothing to stop but its loop; a serving server
+// stops its RPC server.
+class StopWatcher {
+ public:
+  StopWatcher() {
+    thread_ = std::thread([this] {
+      zcfs::wait_for_stop_signal([this] {
+        std::lock_guard lock(mutex_);
+        stopped_ = true;
+        if (action_) action_();
+        done_.notify_all();
+      });
+    });
+    thread_.detach();  // lives as long as the process: a signal may come at any point
+  }
+  void OnStop(std::function<void()> action) {
+    std::lock_guard lock(mutex_);
+    action_ = std::move(action);
+    if (stopped_) action_();
+  }
+  void Wait() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [this] { return stopped_.load(); });
+  }
+  const std::atomic<bool>& stopped() const { return stopped_; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_;
+  std::atomic<bool> stopped_{false};
+  std::function<void()> action_;
+  std::thread thread_;
+};
+
+// What a replicated primary adds to serving: its log and standbys, and the election it must keep.
+struct Replication {
+  zcfs::meta::MetaElection& election;
+  zcfs::meta::ReplicationLog& log;
+  zcfs::meta::Followers& followers;
+  int64_t epoch = 0;
+};
+
+// Serves the namespace from `store` until a stop signal. With `replication`, also the standbys' pulls,
+// and only while this server surely is the primary: once it may not be, it refuses every call, and
+// once it knows it is not, it exits (kExitDeposed).
+int serve(const Flags& flags, zcfs::meta::KvStore& store, Replication* replication, StopWatcher& stop) {
   // The trimmer finds storage servers through the operator's routing table, so it is created first
   // and pointed at the operator once that exists.
   std::atomic<zcfs::meta::MetaOperator*> op_for_routing{nullptr};
@@ -99,7 +181,7 @@ int run(const Flags& flags) {
     zcfs::meta::MetaOperator* op = op_for_routing.load();
     return op ? op->GetRouting() : zcfs::pb::RoutingTable();
   });
-  auto op = zcfs::meta::MetaOperator::Open(**store, options);
+  auto op = zcfs::meta::MetaOperator::Open(store, options);
   if (!op.ok()) return fail(op.status());
   op_for_routing = op->get();
   zcfs::meta::MetaOperator& meta = **op;
@@ -124,6 +206,26 @@ int run(const Flags& flags) {
   auto server = std::make_unique<zcfs::RpcServer>(io, limits);
   zcfs::meta::MetaService service(**op);
   service.RegisterOn(*server);
+  std::unique_ptr<zcfs::meta::ReplicationService> pulls;
+  std::optional<zcfs::meta::PeriodicTask> watchdog;
+  if (replication != nullptr) {
+    pulls = std::make_unique<zcfs::meta::ReplicationService>(replication->log, replication->followers,
+                                                             static_cast<uint64_t>(replication->epoch));
+    pulls->RegisterOn(*server);
+    server->SetAdmission([replication, member = flags.advertise](uint16_t) {
+      if (replication->election.LeaseFresh() && !replication->followers.deposed()) return zcfs::Status::Ok();
+      return zcfs::Error(zcfs::Code::kUnavailable, "meta server " + member + " is not surely the primary now");
+    });
+    watchdog.emplace(
+        [replication] {
+          if (!replication->election.LeaseLost() && !replication->followers.deposed()) return;
+          // Nothing it holds beyond the new primary's history was acknowledged; it must not serve
+          // again from this process. Its supervisor restarts it, and it rejoins as a standby.
+          LOG_ERROR << "deposed as the primary meta server: exiting";
+          std::_Exit(kExitDeposed);
+        },
+        std::chrono::milliseconds(200));
+  }
   auto bound = server->Listen(flags.listen);
   if (!bound.ok()) return fail(bound.status());
   std::string address = bound->address().to_string() + ":" + std::to_string(bound->port());
@@ -133,22 +235,74 @@ int run(const Flags& flags) {
   }
   LOG_INFO << "zcfs-meta serving on " << address;
 
-  zcfs::wait_for_stop_signal([&] {
+  stop.OnStop([&] {
     server->Stop();
     io.Stop();
   });
+  stop.Wait();
   server.reset();  // no handler can run any more: the I/O threads are joined
   service.Stop();  // nor a mutation on a waiting thread
+  pulls.reset();
   reclaimer.Stop();
   lease_checker.Stop();
+  if (watchdog) watchdog->Stop();
   op->reset();
+  return 0;
+}
+
+// A replicated meta server: a standby until elected, then the primary.
+int run_replicated(const Flags& flags, zcfs::meta::KvStore& store, StopWatcher& stop) {
+  auto position = zcfs::meta::read_position(store);
+  if (!position.ok()) return fail(position.status());
+  zcfs::meta::ReplicationLog log;
+  log.Reset(*position);
+  zcfs::EtcdClient etcd({.endpoints = flags.etcd});
+  zcfs::meta::MetaElection election(etcd, {.cluster = flags.cluster, .member = flags.advertise, .ttl = flags.lease});
+  zcfs::Status started = election.Start();
+  if (!started.ok()) return fail(started.Prepend("etcd"));
+  LOG_INFO << "zcfs-meta " << flags.advertise << " standing by at position " << position->seq << "@" << position->epoch;
+  zcfs::meta::Standby standby(store, log, election);
+  auto elected = standby.Run(stop.stopped());
+  if (!elected.ok()) return fail(elected.status());
+  if (!elected->has_value()) return 0;  // stopped while standing by
+  const int64_t epoch = **elected;
+
+  // The standbys that were in sync and are alive stay in the set; the rest (the old primary) leave it.
+  std::vector<std::string> standbys;
+  auto in_sync = election.InSync();
+  auto live = election.LiveMembers();
+  if (!in_sync.ok() || !live.ok()) return fail(!in_sync.ok() ? in_sync.status() : live.status());
+  for (const auto& m : *in_sync) {
+    if (m != flags.advertise && std::find(live->begin(), live->end(), m) != live->end()) standbys.push_back(m);
+  }
+  zcfs::Status published = election.PublishInSync(epoch, standbys);
+  if (!published.ok()) return fail(published);
+  zcfs::meta::Followers followers(
+      [&election, epoch](const std::vector<std::string>& in) { return election.PublishInSync(epoch, in); },
+      flags.ack_timeout);
+  followers.Start(standbys);
+  zcfs::meta::ReplicatedStore replicated(store, log, followers, static_cast<uint64_t>(epoch));
+  Replication replication{election, log, followers, epoch};
+  int code = serve(flags, replicated, &replication, stop);
+  election.Stop();  // hands over at once
+  return code;
+}
+
+int run(const Flags& flags) {
+  std::error_code ec;
+  std::filesystem::create_directories(flags.data_dir, ec);
+  if (ec) return fail(zcfs::Error(zcfs::Code::kIoError, "create " + flags.data_dir + ": " + ec.message()));
+  auto store = zcfs::meta::RocksKvStore::Open(flags.data_dir + "/meta.db", {.sync_writes = flags.sync_writes});
+  if (!store.ok()) return fail(store.status());
+  StopWatcher stop;
+  int code = flags.etcd.empty() ? serve(flags, **store, nullptr, stop) : run_replicated(flags, **store, stop);
   zcfs::Status closed = (*store)->Close();
   if (!closed.ok()) {
     LOG_ERROR << "closing the database: " << closed.ToString();
-    return 1;
+    return code == 0 ? 1 : code;
   }
-  LOG_INFO << "zcfs-meta stopped";
-  return 0;
+  if (code == 0) LOG_INFO << "zcfs-meta stopped";
+  return code;
 }
 
 }  // namespace

@@ -87,14 +87,14 @@ ClientImpl::~ClientImpl() {
   sessions_.Stop();    // it calls the meta server through the I/O threads stopped below
   transport_->CloseAll();
   meta_transport_.CloseAll();
-  if (meta_pool_) meta_pool_->CloseAll();
+  if (meta_servers_) meta_servers_->CloseAll();
   io_.Stop();
 }
 
 Status ClientImpl::Start() {
   RETURN_IF_ERROR(transport_status_);
-  ASSIGN_OR_RETURN(HostPort meta, parse_host_port(options_.meta_address));
-  meta_pool_ = std::make_unique<BlockingChannelPool>(std::move(meta), options_.connect_timeout);
+  ASSIGN_OR_RETURN(auto servers, parse_meta_servers(options_.meta_address));
+  meta_servers_ = std::make_unique<MetaServers>(std::move(servers), options_.connect_timeout, options_.failover_timeout);
   return run_blocking(io_.executor(), RefreshRouting());
 }
 

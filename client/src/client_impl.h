@@ -10,6 +10,7 @@
 #include "client_hooks.h"
 #include "dir_cache.h"
 #include "file_handles.h"
+#include "meta_servers.h"
 #include "placed_read.h"
 #include "routing_cache.h"
 #include "session_keeper.h"
@@ -46,7 +47,7 @@ class ClientImpl {
   template <typename Reply, typename Request>
   Result<Reply> MetaCall(uint16_t method, const Request& request) {
     auto poll = answered_from_memory(method) ? options_.meta_poll : std::chrono::microseconds(0);
-    auto body = meta_pool_->Call(method, request.SerializeAsString(), options_.rpc_timeout, poll);
+    auto body = meta_servers_->Call(method, request.SerializeAsString(), options_.rpc_timeout, poll);
     if (!body.ok()) return body.status();
     Reply reply;
     RETURN_IF_ERROR(ParseMessage(reply, *body, "reply"));
@@ -98,11 +99,22 @@ class ClientImpl {
   // The same call from a coroutine on the I/O threads (the data path refreshing its routing table).
   template <typename Reply, typename Request>
   Task<Result<Reply>> MetaCallAsync(uint16_t method, Request request, std::optional<std::chrono::milliseconds> timeout = {}) {
-    auto channel = co_await meta_transport_.Channel(options_.meta_address);
-    if (!channel.ok()) co_return Status(channel.status()).Prepend("meta server");
-    CallOptions call;
-    call.timeout = timeout.value_or(options_.rpc_timeout);
-    co_return co_await CallPb<Reply>(**channel, method, request, std::move(call));
+    // Each server of a group once (the callers retry: routing refreshes, reports).
+    Result<Reply> reply = Error(Code::kUnavailable, "no meta server");
+    for (size_t i = 0; i < meta_servers_->size(); ++i) {
+      const HostPort server = meta_servers_->current();
+      auto channel = co_await meta_transport_.Channel(server.ToString());
+      if (channel.ok()) {
+        CallOptions call;
+        call.timeout = timeout.value_or(options_.rpc_timeout);
+        reply = co_await CallPb<Reply>(**channel, method, request, std::move(call));
+      } else {
+        reply = Status(channel.status()).Prepend("meta server");
+      }
+      if (reply.ok() || !meta_failover_may_help(reply.status())) break;
+      meta_servers_->Failed(server);
+    }
+    co_return reply;
   }
   Task<Result<pb::RoutingTable>> FetchRoutingAsync();
   Task<Status> RefreshRouting();
@@ -140,7 +152,7 @@ class ClientImpl {
   Status transport_status_;                         // why ClientOptions::transport could not be had (Start() fails)
   std::unique_ptr<Transport> transport_;            // data calls to the storage servers: TCP or RDMA
   TcpTransport meta_transport_;                     // the data path's own meta calls (routing), always TCP
-  std::unique_ptr<BlockingChannelPool> meta_pool_;  // namespace calls; made by Start()
+  std::unique_ptr<MetaServers> meta_servers_;  // namespace calls; made by Start()
   RoutingCache routing_;
   static constexpr std::chrono::milliseconds kRefreshCoalesce{20};
   std::atomic<int64_t> last_refresh_ns_{0};  // steady clock: RefreshRouting skips a fetch this recent

@@ -12,6 +12,8 @@
 //             "chain/" + BE32(chain id) -> serialized zcfs.pb.Chain
 //             "orphan/" + BE64(ino)     -> "" : a regular file with no link left, whose chunks are still
 //                                          to be removed from the storage servers (its inode stays)
+//             "repl_position"           -> BE64(seq) + BE64(epoch): the last replicated batch applied
+//                                          (replication_log.h), written in the same batch
 // Thread-safe (pure functions).
 #pragma once
 
@@ -32,6 +34,7 @@ inline constexpr std::string_view kInodeCount = "inode_count";
 inline constexpr std::string_view kNodePrefix = "node/";
 inline constexpr std::string_view kChainPrefix = "chain/";
 inline constexpr std::string_view kOrphanPrefix = "orphan/";
+inline constexpr std::string_view kReplPosition = "repl_position";
 
 std::string be64(uint64_t v);
 std::string be32(uint32_t v);

@@ -177,6 +177,10 @@ Task<RpcReply> RpcServer::Dispatch(RpcRequest& request) {
   if (it == handlers_.end()) {
     co_return RpcReply::FromStatus(Error(Code::kNotSupported, "unknown method " + std::to_string(request.method)));
   }
+  if (admit_) {
+    Status admitted = admit_(request.method);
+    if (!admitted.ok()) co_return RpcReply::FromStatus(std::move(admitted));
+  }
   try {
     co_return co_await it->second(request);
   } catch (const std::exception& e) {  // a handler must not take the server down

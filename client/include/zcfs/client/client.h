@@ -152,11 +152,14 @@ struct CreateOptions {
 };
 
 struct ClientOptions {
+  // The meta server, or every member of a replicated group, comma-separated ("h1:p1,h2:p2,h3:p3"):
+  // calls go to the primary and follow it to another member when it fails over.
   std::string meta_address = "127.0.0.1:8000";
   int io_threads = 2;
   std::chrono::milliseconds rpc_timeout{10000};
   // How long a write keeps retrying while its chain fails over (a dead head is replaced once its lease,
-  // 10 s by default, runs out): past it the write fails.
+  // 10 s by default, runs out), and a meta call while a replicated meta group elects a new primary:
+  // past it the call fails.
   std::chrono::milliseconds failover_timeout{30000};
   // This client's failure domain (rack), as the storage servers' --label: reads go to replicas of the
   // same label when a chain has one. Empty: any replica.

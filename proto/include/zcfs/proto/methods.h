@@ -29,6 +29,7 @@ inline constexpr uint16_t kClusterStatus = 122;  // ClusterStatusRequest -> Clus
 inline constexpr uint16_t kSyncDone = 123;       // SyncDoneRequest -> EmptyReply (storage -> meta)
 inline constexpr uint16_t kTargetAdmin = 124;    // TargetAdminRequest -> EmptyReply (drain / put back)
 inline constexpr uint16_t kReportMissingData = 125;  // MissingDataReport -> EmptyReply (client -> meta)
+inline constexpr uint16_t kReplPull = 130;            // ReplPullRequest -> ReplPullReply (standby -> primary meta)
 
 // storage service
 inline constexpr uint16_t kBatchRead = 201;       // BatchReadRequest -> BatchReadReply + payload

@@ -88,6 +88,9 @@ class RpcServer {
 
   void Register(uint16_t method, RpcHandler handler);
   void SetPayloadOffset(PayloadOffsetFn fn) { payload_offset_ = std::move(fn); }
+  // A check every request passes before its handler runs; an error is the reply (say, a meta server
+  // that can no longer be sure it is the primary refuses everything). Before Listen().
+  void SetAdmission(std::function<Status(uint16_t method)> admit) { admit_ = std::move(admit); }
   // How replies are written (zerocopy threshold and policy); before Listen(). Counts go to
   // zerocopy_counters() unless `options` names its own.
   void SetWriterOptions(FrameWriterOptions options);
@@ -118,6 +121,7 @@ class RpcServer {
   FrameLimits limits_;
   std::map<uint16_t, RpcHandler> handlers_;
   PayloadOffsetFn payload_offset_;
+  std::function<Status(uint16_t method)> admit_;
   FrameWriterOptions writer_options_{.zerocopy_threshold = kDefaultZerocopyThreshold,
                                      .counters = std::make_shared<ZerocopyCounters>()};
   tcp::acceptor acceptor_;

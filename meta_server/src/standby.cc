@@ -1,0 +1,96 @@
+#include "standby.h"
+
+#include <thread>
+
+#include "replicated_store.h"
+#include "zcfs/common/logging.h"
+#include "zcfs/proto/blocking_channel.h"
+#include "zcfs/proto/methods.h"
+
+namespace zcfs::meta {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kPullWait = 500ms;       // how long a pull waits for news
+constexpr auto kCallMargin = 2000ms;    // on top of kPullWait: a primary silent this long is gone
+constexpr auto kRecheckEtcd = 2000ms;   // a followed primary is checked against etcd this often
+constexpr auto kIdlePause = 100ms;
+
+}  // namespace
+
+Result<std::optional<int64_t>> Standby::Run(const std::atomic<bool>& stop) {
+  std::string last_problem;
+  while (!stop) {
+    auto primary = election_.CurrentPrimary();
+    Status problem;
+    if (!primary.ok()) {
+      problem = primary.status();
+    } else if (!primary->has_value()) {
+      ASSIGN_OR_RETURN(auto won, election_.Campaign());
+      if (won) {
+        LOG_INFO << "elected the primary meta server (epoch " << *won << ") at position " << log_.last().seq;
+        return won;
+      }
+    } else if ((*primary)->member != election_.options().member) {
+      problem = Follow(**primary, stop);
+    }  // else: a key of this member's previous life, waiting for its lease to end
+    if (!problem.ok() && problem.ToString() != last_problem) {
+      LOG_WARN << "standby: " << problem.ToString();
+      last_problem = problem.ToString();
+    }
+    std::this_thread::sleep_for(kIdlePause);
+  }
+  return std::optional<int64_t>();
+}
+
+Status Standby::Follow(const MetaElection::Primary& primary, const std::atomic<bool>& stop) {
+  ASSIGN_OR_RETURN(HostPort address, parse_host_port(primary.member));
+  ASSIGN_OR_RETURN(auto channel, BlockingChannel::Connect(address, kCallMargin));
+  LOG_INFO << "following the primary " << primary.member << " (epoch " << primary.epoch << ") from position "
+           << log_.last().seq;
+  auto checked = std::chrono::steady_clock::now();
+  while (!stop) {
+    const LogPosition at = log_.last();
+    pb::ReplPullRequest request;
+    request.set_member(election_.options().member);
+    request.set_epoch(static_cast<uint64_t>(primary.epoch));
+    request.set_after_seq(at.seq);
+    request.set_after_epoch(at.epoch);
+    request.set_wait_ms(static_cast<uint32_t>(kPullWait.count()));
+    ASSIGN_OR_RETURN(std::string body, channel->Call(method::kReplPull, request.SerializeAsString(),
+                                                     std::chrono::duration_cast<std::chrono::milliseconds>(kPullWait + kCallMargin)));
+    pb::ReplPullReply reply;
+    if (!reply.ParseFromString(body)) return Error(Code::kProtocolError, "unreadable pull reply");
+    if (reply.need_checkpoint()) {
+      return Error(Code::kOutOfRange, "position " + std::to_string(at.seq) + "@" + std::to_string(at.epoch) +
+                                          " is not in the history of the primary " + primary.member +
+                                          ": this standby needs a checkpoint, which is not built yet");
+    }
+    RETURN_IF_ERROR(Apply(reply));
+    if (std::chrono::steady_clock::now() - checked > kRecheckEtcd) {
+      checked = std::chrono::steady_clock::now();
+      auto now = election_.CurrentPrimary();
+      if (now.ok() && (!now->has_value() || (*now)->epoch != primary.epoch))
+        return Error(Code::kStaleRouting, "the primary " + primary.member + " is no longer the one etcd names");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Standby::Apply(const pb::ReplPullReply& reply) {
+  if (reply.entries().empty()) return Status::Ok();
+  for (const auto& entry : reply.entries()) {
+    if (entry.seq() != log_.last().seq + 1) {
+      return Error(Code::kProtocolError, "the primary sent entry " + std::to_string(entry.seq()) + " after " +
+                                             std::to_string(log_.last().seq));
+    }
+    ASSIGN_OR_RETURN(WriteBatch batch, to_batch(entry));
+    add_position(batch, LogPosition{entry.seq(), entry.epoch()});
+    RETURN_IF_ERROR(store_.Write(batch, Durability::kDeferred));
+    RETURN_IF_ERROR(log_.Append(entry));
+  }
+  return store_.Sync();  // durable before the next pull acknowledges it
+}
+
+}  // namespace zcfs::meta
