@@ -132,15 +132,15 @@ int fail(const zcfs::Status& status) {
 class StopWatcher {
  public:
   StopWatcher() {
-    thread_ = std::thread([this] {
+    // Detached: it lives as long as the process, as a signal may come at any point.
+    std::thread([this] {
       zcfs::wait_for_stop_signal([this] {
         std::lock_guard lock(mutex_);
         stopped_ = true;
         if (action_) action_();
         done_.notify_all();
       });
-    });
-    thread_.detach();  // lives as long as the process: a signal may come at any point
+    }).detach();
   }
   void OnStop(std::function<void()> action) {
     std::lock_guard lock(mutex_);
@@ -158,7 +158,6 @@ class StopWatcher {
   std::condition_variable done_;
   std::atomic<bool> stopped_{false};
   std::function<void()> action_;
-  std::thread thread_;
 };
 
 // What a replicated primary adds to serving: its log and standbys, and the election it must keep.
@@ -262,25 +261,16 @@ int run_replicated(const Flags& flags, zcfs::meta::KvStore& store, StopWatcher& 
   if (!started.ok()) return fail(started.Prepend("etcd"));
   LOG_INFO << "zcfs-meta " << flags.advertise << " standing by at position " << position->seq << "@" << position->epoch;
   zcfs::meta::Standby standby(store, log, election);
-  auto elected = standby.Run(stop.stopped());
-  if (!elected.ok()) return fail(elected.status());
-  if (!elected->has_value()) return 0;  // stopped while standing by
-  const int64_t epoch = **elected;
+  const std::optional<int64_t> elected = standby.Run(stop.stopped());
+  if (!elected) return 0;  // stopped while standing by
+  const int64_t epoch = *elected;
 
-  // The standbys that were in sync and are alive stay in the set; the rest (the old primary) leave it.
-  std::vector<std::string> standbys;
-  auto in_sync = election.InSync();
-  auto live = election.LiveMembers();
-  if (!in_sync.ok() || !live.ok()) return fail(!in_sync.ok() ? in_sync.status() : live.status());
-  for (const auto& m : *in_sync) {
-    if (m != flags.advertise && std::find(live->begin(), live->end(), m) != live->end()) standbys.push_back(m);
-  }
-  zcfs::Status published = election.PublishInSync(epoch, standbys);
-  if (!published.ok()) return fail(published);
+  auto standbys = election.TakeOver(epoch);
+  if (!standbys.ok()) return fail(standbys.status());
   zcfs::meta::Followers followers(
       [&election, epoch](const std::vector<std::string>& in) { return election.PublishInSync(epoch, in); },
       flags.ack_timeout);
-  followers.Start(standbys);
+  followers.Start(*standbys);
   zcfs::meta::ReplicatedStore replicated(store, log, followers, static_cast<uint64_t>(epoch));
   Replication replication{election, log, followers, epoch};
   int code = serve(flags, replicated, &replication, stop);

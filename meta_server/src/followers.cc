@@ -49,19 +49,24 @@ Status Followers::WaitAcked(uint64_t seq) {
   std::unique_lock lock(mutex_);
   for (;;) {
     if (deposed_) return Error(Code::kUnavailable, "this meta server is no longer the primary");
-    std::set<std::string> keep, silent;
-    auto wake = Clock::time_point::max();
+    const auto now = Clock::now();
+    std::set<std::string> silent;
+    auto wake = Clock::time_point::max();  // when the first standby still behind runs out of time
     for (const auto& m : in_sync_) {
       const Standby& s = standbys_[m];
-      if (s.acked >= seq || Clock::now() < s.heard + ack_timeout_) keep.insert(m);
       if (s.acked >= seq) continue;
-      if (Clock::now() >= s.heard + ack_timeout_) silent.insert(m);
-      else wake = std::min(wake, s.heard + ack_timeout_);
+      const auto give_up = s.heard + ack_timeout_;
+      if (now >= give_up) silent.insert(m);
+      else wake = std::min(wake, give_up);
     }
     if (!silent.empty()) {
+      std::set<std::string> next;
       std::string names;
-      for (const auto& m : silent) names += " " + m;
-      RETURN_IF_ERROR(Change(std::move(keep)));
+      for (const auto& m : in_sync_) {
+        if (silent.contains(m)) names += " " + m;
+        else next.insert(m);
+      }
+      RETURN_IF_ERROR(Change(std::move(next)));
       LOG_WARN << "standby" << names << " did not acknowledge for " << ack_timeout_.count()
                << " ms: out of the in-sync set";
       continue;

@@ -125,19 +125,18 @@ Status MetaElection::PublishInSync(int64_t epoch, const std::vector<std::string>
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> MetaElection::InSync() {
-  auto kv = etcd_.Get(Key("in_sync"));
-  if (kv.status().code() == Code::kNotFound) return std::vector<std::string>();
-  if (!kv.ok()) return kv.status();
-  return split_members(kv->value());
-}
-
-Result<std::vector<std::string>> MetaElection::LiveMembers() {
-  ASSIGN_OR_RETURN(auto kvs, etcd_.List(Key("members/")));
-  std::vector<std::string> out;
+Result<std::vector<std::string>> MetaElection::TakeOver(int64_t epoch) {
+  auto in_sync = etcd_.Get(Key("in_sync"));
+  if (!in_sync.ok()) return in_sync.status();  // Campaign saw or wrote it
   const std::string prefix = Key("members/");
-  for (const auto& kv : kvs) out.push_back(kv.key().substr(prefix.size()));
-  return out;
+  ASSIGN_OR_RETURN(auto live, etcd_.List(prefix));
+  std::vector<std::string> standbys;
+  for (const auto& m : split_members(in_sync->value())) {
+    const bool alive = std::any_of(live.begin(), live.end(), [&](const etcd::KeyValue& kv) { return kv.key() == prefix + m; });
+    if (m != options_.member && alive) standbys.push_back(m);
+  }
+  RETURN_IF_ERROR(PublishInSync(epoch, standbys));
+  return standbys;
 }
 
 }  // namespace zcfs::meta

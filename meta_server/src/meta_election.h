@@ -56,9 +56,9 @@ class MetaElection {
   // Writes the in-sync set (this member and `standbys`), if this member still is the primary of
   // `epoch` (else kNotPermitted).
   Status PublishInSync(int64_t epoch, const std::vector<std::string>& standbys);
-  Result<std::vector<std::string>> InSync();
-  // The members whose session is alive.
-  Result<std::vector<std::string>> LiveMembers();
+  // Just elected as the primary of `epoch`: the in-sync members that are alive stay in the set, the
+  // rest (the old primary) leave it. Returns the standbys that stay.
+  Result<std::vector<std::string>> TakeOver(int64_t epoch);
 
   // The lease was renewed within half its TTL.
   bool LeaseFresh() const;

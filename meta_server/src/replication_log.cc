@@ -35,6 +35,11 @@ LogPosition ReplicationLog::last() const {
   return {entries_.back().seq(), entries_.back().epoch()};
 }
 
+bool ReplicationLog::Holds(LogPosition position) const {
+  std::lock_guard lock(mutex_);
+  return EpochAt(position.seq) == position.epoch;
+}
+
 std::optional<uint64_t> ReplicationLog::EpochAt(uint64_t seq) const {
   if (seq == base_.seq) return base_.epoch;
   if (seq < base_.seq || entries_.empty() || seq > entries_.back().seq()) return std::nullopt;
@@ -44,8 +49,7 @@ std::optional<uint64_t> ReplicationLog::EpochAt(uint64_t seq) const {
 Result<std::vector<pb::ReplEntry>> ReplicationLog::After(LogPosition after, size_t max_bytes,
                                                          std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
-  auto known = EpochAt(after.seq);
-  if (!known || *known != after.epoch) {
+  if (EpochAt(after.seq) != after.epoch) {
     return Error(Code::kOutOfRange, "position " + std::to_string(after.seq) + "@" + std::to_string(after.epoch) +
                                         " is not in this log's history (" + std::to_string(base_.seq) + "@" +
                                         std::to_string(base_.epoch) + " onwards)");

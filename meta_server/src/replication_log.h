@@ -41,6 +41,8 @@ class ReplicationLog {
   // The next entry; its seq must follow the last one.
   Status Append(pb::ReplEntry entry);
   LogPosition last() const;
+  // Whether `position` is a position of this log's history (see After).
+  bool Holds(LogPosition position) const;
 
   // The entries after `after`, at most `max_bytes` of them (but at least one), waiting up to `wait`
   // for one when there is none yet. kOutOfRange when `after` is not a position of this log's history

@@ -27,16 +27,12 @@ Result<pb::ReplPullReply> ReplicationService::Pull(const pb::ReplPullRequest& re
   pb::ReplPullReply reply;
   const LogPosition after{request.after_seq(), request.after_epoch()};
   const auto wait = std::min(std::chrono::milliseconds(request.wait_ms()), kMaxWait);
+  Result<std::vector<pb::ReplEntry>> entries = Error(Code::kOutOfRange, "not in the log");
   // A position outside the log says nothing about what the standby holds: no acknowledgement.
-  auto probe = log_.After(after, kMaxReplyBytes, std::chrono::milliseconds(0));
-  if (probe.status().code() == Code::kOutOfRange) {
-    reply.set_need_checkpoint(true);
-    reply.set_last_seq(log_.last().seq);
-    return reply;
+  if (log_.Holds(after)) {
+    followers_.Acked(request.member(), after.seq, log_.last().seq);
+    entries = log_.After(after, kMaxReplyBytes, wait);
   }
-  if (!probe.ok()) return probe.status();
-  followers_.Acked(request.member(), after.seq, log_.last().seq);
-  auto entries = probe->empty() ? log_.After(after, kMaxReplyBytes, wait) : std::move(probe);
   if (entries.status().code() == Code::kOutOfRange) {
     reply.set_need_checkpoint(true);
   } else {

@@ -6,6 +6,7 @@
 #include "zcfs/common/logging.h"
 #include "zcfs/proto/blocking_channel.h"
 #include "zcfs/proto/methods.h"
+#include "zcfs/proto/pb_call.h"
 
 namespace zcfs::meta {
 namespace {
@@ -19,7 +20,7 @@ constexpr auto kIdlePause = 100ms;
 
 }  // namespace
 
-Result<std::optional<int64_t>> Standby::Run(const std::atomic<bool>& stop) {
+std::optional<int64_t> Standby::Run(const std::atomic<bool>& stop) {
   std::string last_problem;
   while (!stop) {
     auto primary = election_.CurrentPrimary();
@@ -27,10 +28,12 @@ Result<std::optional<int64_t>> Standby::Run(const std::atomic<bool>& stop) {
     if (!primary.ok()) {
       problem = primary.status();
     } else if (!primary->has_value()) {
-      ASSIGN_OR_RETURN(auto won, election_.Campaign());
-      if (won) {
-        LOG_INFO << "elected the primary meta server (epoch " << *won << ") at position " << log_.last().seq;
-        return won;
+      auto won = election_.Campaign();
+      if (!won.ok()) {
+        problem = won.status();
+      } else if (won->has_value()) {
+        LOG_INFO << "elected the primary meta server (epoch " << **won << ") at position " << log_.last().seq;
+        return *won;
       }
     } else if ((*primary)->member != election_.options().member) {
       problem = Follow(**primary, stop);
@@ -41,7 +44,7 @@ Result<std::optional<int64_t>> Standby::Run(const std::atomic<bool>& stop) {
     }
     std::this_thread::sleep_for(kIdlePause);
   }
-  return std::optional<int64_t>();
+  return std::nullopt;
 }
 
 Status Standby::Follow(const MetaElection::Primary& primary, const std::atomic<bool>& stop) {
@@ -61,7 +64,7 @@ Status Standby::Follow(const MetaElection::Primary& primary, const std::atomic<b
     ASSIGN_OR_RETURN(std::string body, channel->Call(method::kReplPull, request.SerializeAsString(),
                                                      std::chrono::duration_cast<std::chrono::milliseconds>(kPullWait + kCallMargin)));
     pb::ReplPullReply reply;
-    if (!reply.ParseFromString(body)) return Error(Code::kProtocolError, "unreadable pull reply");
+    RETURN_IF_ERROR(ParseMessage(reply, body, "pull reply"));
     if (reply.need_checkpoint()) {
       return Error(Code::kOutOfRange, "position " + std::to_string(at.seq) + "@" + std::to_string(at.epoch) +
                                           " is not in the history of the primary " + primary.member +

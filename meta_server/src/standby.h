@@ -18,8 +18,9 @@ class Standby {
  public:
   Standby(KvStore& store, ReplicationLog& log, MetaElection& election) : store_(store), log_(log), election_(election) {}
 
-  // Follows until this member is elected (its epoch) or `stop` is set (nullopt).
-  Result<std::optional<int64_t>> Run(const std::atomic<bool>& stop);
+  // Follows until this member is elected (its epoch) or `stop` is set (nullopt). Trouble on the way
+  // (etcd or the primary unreachable, a primary that went) is logged and waited out.
+  std::optional<int64_t> Run(const std::atomic<bool>& stop);
 
  private:
   // Pulls from `primary` until an error (it died, was deposed, or etcd named another) or `stop`.

@@ -146,8 +146,8 @@ Status EtcdClient::Put(std::string_view key, std::string_view value, int64_t lea
   request.set_key(std::string(key));
   request.set_value(std::string(value));
   request.set_lease(lease);
-  etcd::TxnResponse ignored;  // the put reply carries only a header
-  return Call("/v3/kv/put", request, ignored);
+  etcd::PutResponse reply;
+  return Call("/v3/kv/put", request, reply);
 }
 
 Result<etcd::TxnResponse> EtcdClient::Txn(const etcd::TxnRequest& request) {
@@ -176,8 +176,8 @@ Result<int64_t> EtcdClient::KeepAlive(int64_t lease) {
 Status EtcdClient::Revoke(int64_t lease) {
   etcd::LeaseRevokeRequest request;
   request.set_id(lease);
-  etcd::TxnResponse ignored;
-  return Call("/v3/lease/revoke", request, ignored);
+  etcd::LeaseRevokeResponse reply;
+  return Call("/v3/lease/revoke", request, reply);
 }
 
 etcd::Compare etcd_key_missing(std::string_view key) { return etcd_created_at(key, 0); }

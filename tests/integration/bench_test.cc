@@ -74,12 +74,7 @@ TEST_F(BenchTest, StorageModeVerifiesSequentialAndRandomReadsAndRemovesItsChunks
 // The storage servers' addresses, as they wrote them to their ready files.
 std::string storage_addresses(const testing::LocalCluster& cluster, int servers) {
   std::string list;
-  for (int i = 0; i < servers; ++i) {
-    std::ifstream in(cluster.dir() + "/storage" + std::to_string(i) + ".ready");
-    std::string address;
-    std::getline(in, address);
-    list += (list.empty() ? "" : ",") + address;
-  }
+  for (int i = 0; i < servers; ++i) list += (list.empty() ? "" : ",") + cluster.storage_address(i);
   return list;
 }
 

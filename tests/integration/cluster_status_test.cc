@@ -47,10 +47,7 @@ TEST(ClusterStatusCliTest, ListsNodesAndTargets) {
   ASSERT_EQ(state->nodes.size(), 2u);
   ASSERT_EQ(state->targets.size(), 2u);  // one target per storage server by default
   std::vector<std::string> addresses;
-  for (int i = 0; i < 2; ++i) {
-    addresses.push_back(testing::read_text_file(cluster.dir() + "/storage" + std::to_string(i) + ".ready"));
-    while (!addresses.back().empty() && addresses.back().back() == '\n') addresses.back().pop_back();
-  }
+  for (size_t i = 0; i < 2; ++i) addresses.push_back(cluster.storage_address(i));
   for (const auto& node : state->nodes) {
     EXPECT_TRUE(node.online);
     EXPECT_GE(node.since_heartbeat_ms, 0);

@@ -37,12 +37,10 @@ std::vector<std::byte> pattern(size_t n, uint8_t seed) {
 constexpr size_t kCopies = 2;
 
 // Chunks stored on every storage target of the cluster, as the storage servers report them (ListTargets).
-size_t count_chunks(const std::string& cluster_dir) {
+size_t count_chunks(const LocalCluster& cluster) {
   size_t n = 0;
-  for (int i = 0; fs::exists(cluster_dir + "/storage" + std::to_string(i) + ".ready"); ++i) {
-    std::ifstream in(cluster_dir + "/storage" + std::to_string(i) + ".ready");
-    std::string address;
-    std::getline(in, address);
+  for (size_t i = 0; !cluster.storage_address(i).empty(); ++i) {
+    const std::string address = cluster.storage_address(i);
     auto peer = parse_host_port(address);
     EXPECT_TRUE(peer.ok()) << address;
     if (!peer.ok()) continue;
@@ -107,13 +105,13 @@ class FileLifecycleTest : public ::testing::Test {
 TEST_F(FileLifecycleTest, TruncateThenExtendReadsZerosPastTheCut) {
   const auto data = pattern(5 * kChunk + 123, 7);
   FileInfo file = MustWrite("/t.bin", data);
-  const size_t files_before = count_chunks(cluster_->dir());
+  const size_t files_before = count_chunks(*cluster_);
   EXPECT_GE(files_before, 6u);
 
   AttrChanges cut;
   cut.size = kChunk + 100;
   ASSERT_TRUE(client_->SetAttr(file.ino, cut).ok());
-  EXPECT_LT(count_chunks(cluster_->dir()), files_before);  // whole chunks past the cut are gone
+  EXPECT_LT(count_chunks(*cluster_), files_before);  // whole chunks past the cut are gone
 
   AttrChanges grow;
   grow.size = data.size();
@@ -130,7 +128,7 @@ TEST_F(FileLifecycleTest, TruncateThenExtendReadsZerosPastTheCut) {
 
 TEST_F(FileLifecycleTest, UnlinkedFileDataIsReclaimedAfterClose) {
   FileInfo file = MustWrite("/gone.bin", pattern(3 * kChunk, 1));
-  ASSERT_GT(count_chunks(cluster_->dir()), 0u);
+  ASSERT_GT(count_chunks(*cluster_), 0u);
   auto open = client_->Open(file.ino, O_RDONLY);
   ASSERT_TRUE(open.ok()) << open.status().ToString();
   ASSERT_TRUE(client_->Remove("/gone.bin").ok());
@@ -144,7 +142,7 @@ TEST_F(FileLifecycleTest, UnlinkedFileDataIsReclaimedAfterClose) {
   EXPECT_EQ(back, pattern(3 * kChunk, 1));
   ASSERT_TRUE(client_->Close(*open).ok());
 
-  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(*cluster_) == 0; })) << cluster_->logs();
   EXPECT_EQ(client_->GetAttr(file.ino).status().code(), Code::kNotFound);
 }
 
@@ -159,7 +157,7 @@ TEST_F(FileLifecycleTest, OpenUnlinkedFileSurvivesAMetaServerCrash) {
   ASSERT_TRUE(cluster_->RestartMeta().ok()) << cluster_->logs();
   // Past the restarted server's grace period (one 3 s lease) and several reclaim passes.
   std::this_thread::sleep_for(std::chrono::milliseconds(4500));
-  EXPECT_EQ(count_chunks(cluster_->dir()), 2 * kCopies) << cluster_->logs();
+  EXPECT_EQ(count_chunks(*cluster_), 2 * kCopies) << cluster_->logs();
   std::vector<std::byte> back(2 * kChunk);
   auto n = client_->Read(open->info, 0, back);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
@@ -167,7 +165,7 @@ TEST_F(FileLifecycleTest, OpenUnlinkedFileSurvivesAMetaServerCrash) {
 
   ASSERT_TRUE(client_->Close(*open).ok());
   EXPECT_EQ(client_->Close(*open).status().code(), Code::kBadHandle);
-  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(*cluster_) == 0; })) << cluster_->logs();
 }
 
 TEST_F(FileLifecycleTest, RenameOverAFileReclaimsTheReplacedData) {
@@ -181,7 +179,7 @@ TEST_F(FileLifecycleTest, RenameOverAFileReclaimsTheReplacedData) {
   MustWrite("/c", pattern(10, 4));
   EXPECT_EQ(client_->RenamePath("/c", "/b2", kRenameNoReplace).code(), Code::kAlreadyExists);
   // Only /b2 (2 chunks) and /c (1 chunk) keep data once the replaced file is reclaimed.
-  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 3 * kCopies; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(*cluster_) == 3 * kCopies; })) << cluster_->logs();
 }
 
 class FuseNamespaceTest : public FileLifecycleTest {
@@ -268,7 +266,7 @@ TEST_F(FuseNamespaceTest, UnlinkOfAnOpenFileKeepsItReadable) {
   EXPECT_EQ(::pread(fd, back.data(), back.size(), 0), static_cast<ssize_t>(back.size()));
   EXPECT_EQ(back, std::string(200000, 'z'));
   ::close(fd);
-  EXPECT_TRUE(eventually([&] { return count_chunks(cluster_->dir()) == 0; })) << cluster_->logs();
+  EXPECT_TRUE(eventually([&] { return count_chunks(*cluster_) == 0; })) << cluster_->logs();
 }
 
 }  // namespace

@@ -356,10 +356,7 @@ TEST_F(ReplicationTest, WipedTargetIsResyncedNotReadAsHoles) {
 // back, as a failing disk or a bug would lose them: the storage server is asked directly, as only
 // the meta server's trimmer does. Returns how many chunks went.
 Result<uint32_t> LoseChunks(const testing::LocalCluster& cluster, size_t index, uint32_t target, uint64_t ino) {
-  std::ifstream ready(cluster.dir() + "/storage" + std::to_string(index) + ".ready");
-  std::string address;
-  std::getline(ready, address);
-  ASSIGN_OR_RETURN(HostPort peer, parse_host_port(address));
+  ASSIGN_OR_RETURN(HostPort peer, parse_host_port(cluster.storage_address(index)));
   ASSIGN_OR_RETURN(auto channel, BlockingChannel::Connect(peer, 5s));
   pb::TruncateChunksRequest request;
   request.set_inode(ino);

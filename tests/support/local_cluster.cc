@@ -200,6 +200,13 @@ Status LocalCluster::StartStorage(size_t index) {
   return Status::Ok();
 }
 
+std::string LocalCluster::storage_address(size_t index) const {
+  std::ifstream in(dir_ + "/storage" + std::to_string(index) + ".ready");
+  std::string address;
+  std::getline(in, address);
+  return address;
+}
+
 std::string LocalCluster::logs() const {
   std::string all;
   for (const auto& f : log_files_) all += "==== " + f + "\n" + read_text_file(f);

@@ -42,6 +42,9 @@ class LocalCluster {
   // one again on its data directory (a new port), returning once it registered with the meta server.
   Status KillStorage(size_t index);
   Status StartStorage(size_t index);
+  // The host:port storage server `index` serves on, as it wrote it to its ready file ("" before it
+  // was started).
+  std::string storage_address(size_t index) const;
   // The data directory of storage server `index` (its target: `<dir>/target0`).
   std::string storage_dir(size_t index) const { return dir_ + "/storage" + std::to_string(index); }
   // Fault tests: sends `sig` to the meta server (SIGSTOP: returns once it is frozen, as SignalStorage).
