@@ -19,6 +19,8 @@
 //                              which then needs a fixed port)
 //   --meta.lease=S            (etcd session TTL: a dead primary is replaced after it, default 5)
 //   --meta.ack_timeout=MS     (a standby silent this long leaves the in-sync set, default 3000)
+//   --meta.repl_log=SIZE      (recent batches kept for standbys to catch up from, default 256MiB; one
+//                              further behind starts over from a checkpoint)
 //   --log-level=LEVEL, --config=FILE
 // Exits 0 after SIGTERM/SIGINT, 2 on bad flags or an unopenable database, 3 when a primary learns
 // it was deposed (its supervisor restarts it, as a standby).
@@ -34,12 +36,14 @@
 #include <memory>
 #include <thread>
 
+#include "checkpoint_service.h"
 #include "followers.h"
 #include "meta_election.h"
 #include "replicated_store.h"
 #include "replication_log.h"
 #include "replication_service.h"
 #include "standby.h"
+#include "store_directory.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/meta/meta_operator.h"
 #include "zcfs/meta/meta_service.h"
@@ -67,6 +71,7 @@ struct Flags {
   std::string advertise;
   std::chrono::seconds lease{5};
   std::chrono::milliseconds ack_timeout{3000};
+  uint64_t repl_log_bytes = 256ull << 20;
 };
 
 zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
@@ -117,6 +122,7 @@ zcfs::Result<Flags> parse_flags(const zcfs::Config& config) {
     ASSIGN_OR_RETURN(int64_t ack_ms, config.GetInt("meta.ack_timeout", 3000));
     if (ack_ms < 100) return zcfs::Error(zcfs::Code::kInvalidArgument, "--meta.ack_timeout must be at least 100 (ms)");
     f.ack_timeout = std::chrono::milliseconds(ack_ms);
+    ASSIGN_OR_RETURN(f.repl_log_bytes, config.GetBytes("meta.repl_log", f.repl_log_bytes));
   }
   return f;
 }
@@ -171,7 +177,8 @@ struct Replication {
 // Serves the namespace from `store` until a stop signal. With `replication`, also the standbys' pulls,
 // and only while this server surely is the primary: once it may not be, it refuses every call, and
 // once it knows it is not, it exits (kExitDeposed).
-int serve(const Flags& flags, zcfs::meta::KvStore& store, Replication* replication, StopWatcher& stop) {
+int serve(const Flags& flags, zcfs::meta::KvStore& store, zcfs::meta::StoreDirectory& dir, Replication* replication,
+          StopWatcher& stop) {
   // The trimmer finds storage servers through the operator's routing table, so it is created first
   // and pointed at the operator once that exists.
   std::atomic<zcfs::meta::MetaOperator*> op_for_routing{nullptr};
@@ -205,6 +212,8 @@ int serve(const Flags& flags, zcfs::meta::KvStore& store, Replication* replicati
   auto server = std::make_unique<zcfs::RpcServer>(io, limits);
   zcfs::meta::MetaService service(**op);
   service.RegisterOn(*server);
+  auto checkpoints = std::make_unique<zcfs::meta::CheckpointService>(dir.store(), dir.checkpoints_path());
+  checkpoints->RegisterOn(*server);
   std::unique_ptr<zcfs::meta::ReplicationService> pulls;
   std::optional<zcfs::meta::PeriodicTask> watchdog;
   if (replication != nullptr) {
@@ -242,6 +251,7 @@ int serve(const Flags& flags, zcfs::meta::KvStore& store, Replication* replicati
   server.reset();  // no handler can run any more: the I/O threads are joined
   service.Stop();  // nor a mutation on a waiting thread
   pulls.reset();
+  checkpoints.reset();
   reclaimer.Stop();
   lease_checker.Stop();
   if (watchdog) watchdog->Stop();
@@ -250,20 +260,24 @@ int serve(const Flags& flags, zcfs::meta::KvStore& store, Replication* replicati
 }
 
 // A replicated meta server: a standby until elected, then the primary.
-int run_replicated(const Flags& flags, zcfs::meta::KvStore& store, StopWatcher& stop) {
-  auto position = zcfs::meta::read_position(store);
+int run_replicated(const Flags& flags, zcfs::meta::StoreDirectory& dir, StopWatcher& stop) {
+  auto position = zcfs::meta::read_position(dir.store());
   if (!position.ok()) return fail(position.status());
-  zcfs::meta::ReplicationLog log;
+  zcfs::meta::ReplicationLog log(flags.repl_log_bytes);
   log.Reset(*position);
   zcfs::EtcdClient etcd({.endpoints = flags.etcd});
   zcfs::meta::MetaElection election(etcd, {.cluster = flags.cluster, .member = flags.advertise, .ttl = flags.lease});
   zcfs::Status started = election.Start();
   if (!started.ok()) return fail(started.Prepend("etcd"));
   LOG_INFO << "zcfs-meta " << flags.advertise << " standing by at position " << position->seq << "@" << position->epoch;
-  zcfs::meta::Standby standby(store, log, election);
-  const std::optional<int64_t> elected = standby.Run(stop.stopped());
-  if (!elected) return 0;  // stopped while standing by
-  const int64_t epoch = *elected;
+  zcfs::meta::Standby standby(dir, log, election);
+  const auto elected = standby.Run(stop.stopped());
+  if (!elected.ok()) {
+    LOG_ERROR << "standby: " << elected.status().ToString();
+    return 1;
+  }
+  if (!elected->has_value()) return 0;  // stopped while standing by
+  const int64_t epoch = **elected;
 
   auto standbys = election.TakeOver(epoch);
   if (!standbys.ok()) return fail(standbys.status());
@@ -271,22 +285,19 @@ int run_replicated(const Flags& flags, zcfs::meta::KvStore& store, StopWatcher& 
       [&election, epoch](const std::vector<std::string>& in) { return election.PublishInSync(epoch, in); },
       flags.ack_timeout);
   followers.Start(*standbys);
-  zcfs::meta::ReplicatedStore replicated(store, log, followers, static_cast<uint64_t>(epoch));
+  zcfs::meta::ReplicatedStore replicated(dir.store(), log, followers, static_cast<uint64_t>(epoch));
   Replication replication{election, log, followers, epoch};
-  int code = serve(flags, replicated, &replication, stop);
+  int code = serve(flags, replicated, dir, &replication, stop);
   election.Stop();  // hands over at once
   return code;
 }
 
 int run(const Flags& flags) {
-  std::error_code ec;
-  std::filesystem::create_directories(flags.data_dir, ec);
-  if (ec) return fail(zcfs::Error(zcfs::Code::kIoError, "create " + flags.data_dir + ": " + ec.message()));
-  auto store = zcfs::meta::RocksKvStore::Open(flags.data_dir + "/meta.db", {.sync_writes = flags.sync_writes});
-  if (!store.ok()) return fail(store.status());
+  auto dir = zcfs::meta::StoreDirectory::Open(flags.data_dir, {.sync_writes = flags.sync_writes});
+  if (!dir.ok()) return fail(dir.status());
   StopWatcher stop;
-  int code = flags.etcd.empty() ? serve(flags, **store, nullptr, stop) : run_replicated(flags, **store, stop);
-  zcfs::Status closed = (*store)->Close();
+  int code = flags.etcd.empty() ? serve(flags, (*dir)->store(), **dir, nullptr, stop) : run_replicated(flags, **dir, stop);
+  zcfs::Status closed = (*dir)->Close();
   if (!closed.ok()) {
     LOG_ERROR << "closing the database: " << closed.ToString();
     return code == 0 ? 1 : code;

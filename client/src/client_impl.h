@@ -93,6 +93,7 @@ class ClientImpl {
   const std::shared_ptr<BufferRegistry>& buffers() { return buffers_; }
   DirCache& dir_cache() { return dir_cache_; }
   const ClientOptions& options() const { return options_; }
+  MetaServers& meta_servers() { return *meta_servers_; }
   Transport& transport() { return *transport_; }
 
  private:

@@ -4,6 +4,7 @@
 
 #include "client_impl.h"
 #include "zcfs/client/client.h"
+#include "zcfs/proto/checkpoint_fetch.h"
 #include "zcfs/proto/methods.h"
 
 namespace zcfs {
@@ -45,6 +46,16 @@ Status Client::DrainTarget(uint32_t target_id, bool drain) {
   request.set_target_id(target_id);
   request.set_drain(drain);
   return impl_->MetaCall<pb::EmptyReply>(method::kTargetAdmin, request).status();
+}
+
+Result<NamespaceBackup> Client::BackupNamespace(const std::string& dir) {
+  // Taking a checkpoint flushes the server's memtables: allow it more than a namespace call.
+  const auto timeout = std::max(impl_->options().rpc_timeout, std::chrono::milliseconds(60000));
+  auto call = [this, timeout](uint16_t method, std::string_view body) {
+    return impl_->meta_servers().Call(method, body, timeout);
+  };
+  ASSIGN_OR_RETURN(FetchedCheckpoint fetched, fetch_checkpoint(call, dir));
+  return NamespaceBackup{fetched.files, fetched.bytes};
 }
 
 }  // namespace zcfs

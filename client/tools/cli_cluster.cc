@@ -130,4 +130,12 @@ int cmd_cluster_drain(Client& client, const std::string& target, bool drain) {
   return 0;
 }
 
+int cmd_meta_backup(Client& client, const std::string& dir) {
+  auto backup = client.BackupNamespace(dir);
+  if (!backup.ok()) return fail("meta backup " + dir, backup.status());
+  std::printf("namespace backed up to %s: %zu files, %s (restore: docs/operations.md, \"Backup and restore\")\n",
+              dir.c_str(), backup->files, human_bytes(backup->bytes).c_str());
+  return 0;
+}
+
 }  // namespace zcfs

@@ -1,4 +1,5 @@
-// `zcfs cluster status` (the storage nodes and targets as readable tables) and `zcfs df`.
+// `zcfs cluster status` (the storage nodes and targets as readable tables), `zcfs df` and
+// `zcfs meta backup`.
 #pragma once
 
 #include <string>
@@ -15,6 +16,8 @@ std::string format_cluster_status(const ClusterState& state);
 int cmd_cluster_status(Client& client);
 // `zcfs cluster drain TARGET` / `zcfs cluster undrain TARGET`.
 int cmd_cluster_drain(Client& client, const std::string& target, bool drain);
+// `zcfs meta backup DIR`: a consistent copy of the namespace database into the new directory DIR.
+int cmd_meta_backup(Client& client, const std::string& dir);
 // The `zcfs df` table: size, used, free, use%, inodes and nodes of the cluster. Pure, as above.
 std::string format_df(const FsStats& stats);
 

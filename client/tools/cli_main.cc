@@ -6,7 +6,8 @@
 // The meta server address comes from --meta, else $ZCFS_META, else 127.0.0.1:8000. Errors name the
 // path and the cause ("zcfs: get /a/b: no such file or directory (...)") and exit with 1; bad usage
 // prints the usage and exits with 2. Each command lives in a file of its own: cli_list.cc (ls, stat),
-// cli_namespace.cc (mkdir, rm, mv), cli_copy*.cc (put, get), cli_cluster.cc (df, cluster status).
+// cli_namespace.cc (mkdir, rm, mv), cli_copy*.cc (put, get), cli_cluster.cc (df, cluster status,
+// meta backup).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -35,6 +36,8 @@ int usage() {
                "  df                   capacity, use and inodes of the cluster\n"
                "  cluster status       list the storage nodes, targets and chains with their state and use\n"
                "  cluster drain T      take target T out of its chain (its replicas serve); undrain T puts it back\n"
+               "  meta backup DIR      write a consistent copy of the namespace into the new directory DIR,\n"
+               "                       while the cluster serves (restore: docs/operations.md)\n"
                "put and get copy --jobs files (or 8 MiB pieces of a large file) at once (default 4), with a\n"
                "progress bar on stderr when it is a terminal or with --progress.\n"
                "The meta address defaults to $ZCFS_META, then 127.0.0.1:8000.\n"
@@ -70,7 +73,8 @@ bool valid_for(const std::string& cmd, const std::string& flags, size_t words) {
   };
   static constexpr Shape kShapes[] = {{"ls", "l", 1, 2},   {"stat", "", 2, 2}, {"mkdir", "p", 2, 2},
                                       {"rm", "rR", 2, 2},  {"mv", "", 3, 3},   {"put", "rR", 3, 3},
-                                      {"get", "rR", 3, 3}, {"df", "", 1, 1},   {"cluster", "", 2, 3}};
+                                      {"get", "rR", 3, 3}, {"df", "", 1, 1},   {"cluster", "", 2, 3},
+                                      {"meta", "", 3, 3}};
   for (const Shape& s : kShapes) {
     if (cmd != s.cmd) continue;
     if (flags.find_first_not_of(s.flags) != std::string::npos) return false;
@@ -105,6 +109,7 @@ int dispatch(Client& client, const std::vector<std::string>& w, const CliOptions
   if (cmd == "cluster" && w[1] == "status") return cmd_cluster_status(client);
   if (cmd == "cluster" && w[1] == "drain") return cmd_cluster_drain(client, w[2], true);
   if (cmd == "cluster" && w[1] == "undrain") return cmd_cluster_drain(client, w[2], false);
+  if (cmd == "meta" && w[1] == "backup") return cmd_meta_backup(client, w[2]);
   return usage();
 }
 

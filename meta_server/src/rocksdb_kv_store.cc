@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "zcfs/common/logging.h"
@@ -67,6 +68,15 @@ RocksKvStore::RocksKvStore(RocksKvStoreOptions options, std::unique_ptr<rocksdb:
 RocksKvStore::~RocksKvStore() {
   Status s = Close();
   if (!s.ok()) LOG_ERROR << "closing meta store: " << s.ToString();
+}
+
+Status RocksKvStore::Checkpoint(const std::string& dir) const {
+  if (!db_) return closed();
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(from_rocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: always flush, so that the copy is table files plus an empty WAL.
+  return from_rocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), "checkpoint into " + dir);
 }
 
 Status RocksKvStore::Close() {

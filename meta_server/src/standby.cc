@@ -5,6 +5,7 @@
 #include "replicated_store.h"
 #include "zcfs/common/logging.h"
 #include "zcfs/proto/blocking_channel.h"
+#include "zcfs/proto/checkpoint_fetch.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 
@@ -17,12 +18,14 @@ constexpr auto kPullWait = 500ms;       // how long a pull waits for news
 constexpr auto kCallMargin = 2000ms;    // on top of kPullWait: a primary silent this long is gone
 constexpr auto kRecheckEtcd = 2000ms;   // a followed primary is checked against etcd this often
 constexpr auto kIdlePause = 100ms;
+constexpr auto kCheckpointCall = 60000ms;  // taking one flushes the primary's memtables
 
 }  // namespace
 
-std::optional<int64_t> Standby::Run(const std::atomic<bool>& stop) {
+Result<std::optional<int64_t>> Standby::Run(const std::atomic<bool>& stop) {
   std::string last_problem;
   while (!stop) {
+    if (!broken_.ok()) return broken_;
     auto primary = election_.CurrentPrimary();
     Status problem;
     if (!primary.ok()) {
@@ -33,7 +36,7 @@ std::optional<int64_t> Standby::Run(const std::atomic<bool>& stop) {
         problem = won.status();
       } else if (won->has_value()) {
         LOG_INFO << "elected the primary meta server (epoch " << **won << ") at position " << log_.last().seq;
-        return *won;
+        return std::optional<int64_t>(**won);
       }
     } else if ((*primary)->member != election_.options().member) {
       problem = Follow(**primary, stop);
@@ -44,7 +47,7 @@ std::optional<int64_t> Standby::Run(const std::atomic<bool>& stop) {
     }
     std::this_thread::sleep_for(kIdlePause);
   }
-  return std::nullopt;
+  return std::optional<int64_t>();
 }
 
 Status Standby::Follow(const MetaElection::Primary& primary, const std::atomic<bool>& stop) {
@@ -66,9 +69,10 @@ Status Standby::Follow(const MetaElection::Primary& primary, const std::atomic<b
     pb::ReplPullReply reply;
     RETURN_IF_ERROR(ParseMessage(reply, body, "pull reply"));
     if (reply.need_checkpoint()) {
-      return Error(Code::kOutOfRange, "position " + std::to_string(at.seq) + "@" + std::to_string(at.epoch) +
-                                          " is not in the history of the primary " + primary.member +
-                                          ": this standby needs a checkpoint, which is not built yet");
+      LOG_WARN << "position " << at.seq << "@" << at.epoch << " is not in the log of the primary " << primary.member
+               << ": starting over from a checkpoint of its database";
+      RETURN_IF_ERROR(StartOver(*channel, primary.member));
+      continue;
     }
     RETURN_IF_ERROR(Apply(reply));
     if (std::chrono::steady_clock::now() - checked > kRecheckEtcd) {
@@ -90,10 +94,26 @@ Status Standby::Apply(const pb::ReplPullReply& reply) {
     }
     ASSIGN_OR_RETURN(WriteBatch batch, to_batch(entry));
     add_position(batch, LogPosition{entry.seq(), entry.epoch()});
-    RETURN_IF_ERROR(store_.Write(batch, Durability::kDeferred));
+    RETURN_IF_ERROR(dir_.store().Write(batch, Durability::kDeferred));
     RETURN_IF_ERROR(log_.Append(entry));
   }
-  return store_.Sync();  // durable before the next pull acknowledges it
+  return dir_.store().Sync();  // durable before the next pull acknowledges it
+}
+
+Status Standby::StartOver(BlockingChannel& channel, const std::string& primary) {
+  RETURN_IF_ERROR(dir_.ClearIncoming());
+  auto call = [&channel](uint16_t method, std::string_view body) { return channel.Call(method, body, kCheckpointCall); };
+  ASSIGN_OR_RETURN(FetchedCheckpoint fetched, fetch_checkpoint(call, dir_.incoming_path()));
+  // From here on a failure leaves no usable database in this process; a restart recovers
+  // (StoreDirectory::Open) and fetches again.
+  broken_ = dir_.ReplaceWithIncoming();
+  if (!broken_.ok()) return broken_;
+  auto position = read_position(dir_.store());
+  if (!position.ok()) return broken_ = position.status();
+  log_.Reset(*position);
+  LOG_INFO << "installed a checkpoint of " << primary << " (" << fetched.files << " files, " << fetched.bytes
+           << " bytes) at position " << position->seq << "@" << position->epoch;
+  return Status::Ok();
 }
 
 }  // namespace zcfs::meta

@@ -197,5 +197,21 @@ TEST_F(ZcfsCliTest, LsMvStatAndDf) {
   EXPECT_GE(std::stoull(m[5]), 4u) << "root, /m, /m/sub and the file:\n" << out;
 }
 
+// `zcfs meta backup DIR` writes a RocksDB database (restored and checked in meta_ha_test.cc) and
+// refuses a directory that exists rather than mixing files into it.
+TEST_F(ZcfsCliTest, MetaBackupWritesADatabaseIntoANewDirectory) {
+  ASSERT_TRUE(client_->MakeDirs("/kept").ok());
+  const std::string backup = Local("backup");
+  auto [code, out] = Run({"meta", "backup", backup});
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("namespace backed up to " + backup), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(backup + "/CURRENT")) << "a RocksDB database names its manifest in CURRENT";
+  auto [again, again_out] = Run({"meta", "backup", backup});
+  EXPECT_EQ(again, 1) << again_out;
+  EXPECT_NE(again_out.find("File exists"), std::string::npos) << again_out;
+  auto [bad, bad_out] = Run({"meta", "restore", backup});
+  EXPECT_EQ(bad, 2) << "restore is not a command (docs/operations.md tells how)\n" << bad_out;
+}
+
 }  // namespace
 }  // namespace zcfs

@@ -17,8 +17,8 @@
 #include <random>
 #include <thread>
 
-#include "fsck.h"
 #include "support/local_cluster.h"
+#include "support/namespace_check.h"
 #include "zcfs/client/client.h"
 #include "zcfs/meta/rocksdb_kv_store.h"
 
@@ -377,23 +377,6 @@ Status Reconcile(Client& client, Worker& w, int* happened) {
                                     " matches the server:" + mismatches);
 }
 
-// Runs the namespace checker on the database at `path` (opened read-write: RocksDB replays its log).
-std::vector<std::string> Fsck(const std::string& path) {
-  auto store = meta::RocksKvStore::Open(path, {.sync_writes = false, .create_if_missing = false});
-  if (!store.ok()) return {"cannot open " + path + ": " + store.status().ToString()};
-  auto problems = meta::CheckNamespace(**store);
-  Status closed = (*store)->Close();
-  if (!problems.ok()) return {"cannot read " + path + ": " + problems.status().ToString()};
-  if (!closed.ok()) problems->push_back("close: " + closed.ToString());
-  return *problems;
-}
-
-std::string join(const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& l : lines) out += "\n  " + l;
-  return out;
-}
-
 class MetaCrashTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -455,8 +438,8 @@ TEST_F(MetaCrashTest, AcknowledgedMutationsSurviveSigkill) {
     // (b) on the database exactly as the crash left it (a copy: the server must replay its own log).
     std::string copy = cluster_.dir() + "/crash-copy-" + std::to_string(round);
     std::filesystem::copy(cluster_.meta_db_path(), copy, std::filesystem::copy_options::recursive);
-    auto problems = Fsck(copy);
-    EXPECT_TRUE(problems.empty()) << "after kill " << round << ":" << join(problems);
+    auto problems = testing::fsck_database(copy);
+    EXPECT_TRUE(problems.empty()) << "after kill " << round << ":" << testing::join_lines(problems);
     std::filesystem::remove_all(copy);
 
     Status restarted = cluster_.RestartMeta();
@@ -476,8 +459,8 @@ TEST_F(MetaCrashTest, AcknowledgedMutationsSurviveSigkill) {
   client_.reset();
   Status stopped = cluster_.Stop();
   ASSERT_TRUE(stopped.ok()) << stopped.ToString() << "\n" << cluster_.logs();
-  auto problems = Fsck(cluster_.meta_db_path());
-  EXPECT_TRUE(problems.empty()) << "after a clean stop:" << join(problems);
+  auto problems = testing::fsck_database(cluster_.meta_db_path());
+  EXPECT_TRUE(problems.empty()) << "after a clean stop:" << testing::join_lines(problems);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Replicated meta servers with real processes: an etcd, three zcfs-meta with their own RocksDB on
 // loopback, and clients that know all three addresses. The primary is killed with SIGKILL under a
 // create load, frozen with SIGSTOP past its etcd lease, and restarted; every acknowledged mutation
-// must be on the new primary, a deposed primary must refuse and exit, and a restarted one must
-// rejoin as a standby.
+// must be on the new primary (and fsck clean), a deposed primary must refuse and exit, and a
+// restarted one must rejoin as a standby. A standby whose data directory is wiped is rebuilt from a
+// checkpoint plus the log; a backup taken under load restores the namespace.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,7 +16,11 @@
 #include <set>
 #include <thread>
 
+#include "support/namespace_check.h"
 #include "support/process.h"
+#include "zcfs/proto/blocking_channel.h"
+#include "zcfs/proto/methods.h"
+#include "zcfs.pb.h"
 #include "zcfs/client/client.h"
 #include "zcfs/proto/etcd_client.h"
 
@@ -98,13 +103,25 @@ class MetaGroupTest : public ::testing::Test {
   }
 
   void StartMeta(int i) {
-    auto meta = testing::ChildProcess::Spawn(
-        {ZCFS_META_BIN, "--listen=" + addresses_[i], "--data-dir=" + dir_ + "/meta" + std::to_string(i),
-         "--etcd=http://" + etcd_endpoint_, "--meta.cluster=test", "--meta.lease=2", "--meta.ack_timeout=1000",
-         "--meta.sync_writes=false"},
-        dir_ + "/meta" + std::to_string(i) + ".log");
+    std::vector<std::string> argv = {ZCFS_META_BIN, "--listen=" + addresses_[i], "--data-dir=" + MetaDir(i),
+                                     "--etcd=http://" + etcd_endpoint_, "--meta.cluster=test", "--meta.lease=2",
+                                     "--meta.ack_timeout=1000", "--meta.sync_writes=false"};
+    for (const auto& flag : ExtraMetaFlags()) argv.push_back(flag);
+    auto meta = testing::ChildProcess::Spawn(argv, MetaLog(i));
     ASSERT_TRUE(meta.ok()) << meta.status().ToString();
     metas_[i] = std::move(*meta);
+  }
+  virtual std::vector<std::string> ExtraMetaFlags() const { return {}; }
+  std::string MetaDir(int i) const { return dir_ + "/meta" + std::to_string(i); }
+  std::string MetaLog(int i) const { return dir_ + "/meta" + std::to_string(i) + ".log"; }
+
+  // Stops meta `i` and runs fsck on its database.
+  void ExpectCleanFsck(int i) {
+    metas_[i].Signal(SIGTERM);
+    auto code = metas_[i].Wait(10s);
+    ASSERT_TRUE(code.ok() && *code == 0) << "meta" << i << " did not stop cleanly\n" << Logs();
+    auto problems = testing::fsck_database(MetaDir(i) + "/meta.db");
+    EXPECT_TRUE(problems.empty()) << "meta" << i << ":" << testing::join_lines(problems);
   }
 
   // The index of the member etcd names the primary, or -1.
@@ -131,7 +148,7 @@ class MetaGroupTest : public ::testing::Test {
   }
   std::string Logs() {
     std::string out;
-    for (int i = 0; i < kMetas; ++i) out += "--- meta" + std::to_string(i) + "\n" + testing::read_text_file(dir_ + "/meta" + std::to_string(i) + ".log");
+    for (int i = 0; i < kMetas; ++i) out += "--- meta" + std::to_string(i) + "\n" + testing::read_text_file(MetaLog(i));
     return out;
   }
 
@@ -218,6 +235,9 @@ TEST_F(MetaGroupTest, AcknowledgedMutationsSurviveKillingThePrimary) {
   for (const auto& path : present) EXPECT_TRUE(client_->Stat(path).ok()) << path << " was acknowledged";
   for (const auto& path : gone) EXPECT_EQ(client_->Stat(path).status().code(), Code::kNotFound) << path;
   EXPECT_LE(failures.load(), 2) << "only a mutation caught by the kill may fail (retried onto its own result)";
+  for (int i = 0; i < kMetas; ++i) {
+    if (i != old) ExpectCleanFsck(i);
+  }
 }
 
 // A primary frozen past its etcd lease is replaced; when it resumes it refuses calls and exits.
@@ -243,6 +263,149 @@ TEST_F(MetaGroupTest, AFrozenPrimaryIsFencedAndRejoinsAsAStandby) {
   }
   ASSERT_TRUE(eventually([&] { return Primary() == old; }, 20s)) << Logs();
   for (const char* path : {"/before", "/during", "/after"}) EXPECT_TRUE(client_->Stat(path).ok()) << path;
+}
+
+// Creates directories /<dir>/d0, d1, ... on a thread of its own until stopped, keeping the
+// acknowledged ones.
+class MkdirLoad {
+ public:
+  MkdirLoad(Client& client, std::string dir) : client_(client), dir_(std::move(dir)) {
+    EXPECT_TRUE(client_.MakeDirs(dir_).ok());
+    thread_ = std::thread([this] {
+      for (int i = 0; !stop_; ++i) {
+        const std::string path = dir_ + "/d" + std::to_string(i);
+        if (!client_.MakeDirs(path).ok()) continue;
+        std::lock_guard lock(mutex_);
+        acknowledged_.push_back(path);
+      }
+    });
+  }
+  ~MkdirLoad() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<std::string> acknowledged() {
+    std::lock_guard lock(mutex_);
+    return acknowledged_;
+  }
+
+ private:
+  Client& client_;
+  const std::string dir_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<std::string> acknowledged_;
+  std::thread thread_;
+};
+
+// A primary whose log keeps only 64 KiB of batches: a standby that missed more starts over from a
+// checkpoint.
+class MetaGroupSmallLogTest : public MetaGroupTest {
+ protected:
+  std::vector<std::string> ExtraMetaFlags() const override { return {"--meta.repl_log=64KiB"}; }
+};
+
+// A standby's data directory is wiped while it is down and the primary's log moves past where it
+// was: restarted, it fetches a checkpoint of the primary's database while a load goes on, pulls the
+// rest from the log, and rejoins the in-sync set with everything - enough to serve alone.
+TEST_F(MetaGroupSmallLogTest, AWipedStandbyIsRebuiltFromACheckpointPlusTheLog) {
+  const int primary = Primary();
+  ASSERT_GE(primary, 0);
+  const int wiped = (primary + 1) % kMetas;
+  metas_[wiped].Signal(SIGKILL);
+  (void)metas_[wiped].Wait(10s);
+  std::filesystem::remove_all(MetaDir(wiped));
+  std::vector<std::string> before;
+  for (int i = 0; i < 1000; ++i) {  // a few hundred KiB of batches: more than the log holds
+    before.push_back("/before/d" + std::to_string(i));
+    ASSERT_TRUE(client_->MakeDirs(before.back()).ok()) << Logs();
+  }
+  {
+    MkdirLoad load(*client_, "/during");
+    StartMeta(wiped);
+    ASSERT_TRUE(eventually([&] { return InSync().contains(addresses_[wiped]); }, 30s)) << Logs();
+    std::this_thread::sleep_for(500ms);  // and a little more, pulled from the log
+    load.Stop();
+    const std::string log = testing::read_text_file(MetaLog(wiped));
+    EXPECT_NE(log.find("starting over from a checkpoint"), std::string::npos) << log;
+    EXPECT_NE(log.find("installed a checkpoint"), std::string::npos) << log;
+    std::vector<std::string> during = load.acknowledged();
+    ASSERT_FALSE(during.empty());
+    before.insert(before.end(), during.begin(), during.end());
+  }
+  // The rebuilt member alone: elected, it serves every acknowledged directory.
+  for (int i = 0; i < kMetas; ++i) {
+    if (i != wiped) metas_[i].Signal(SIGKILL);
+  }
+  ASSERT_TRUE(eventually([&] { return Primary() == wiped; }, 20s)) << Logs();
+  for (const auto& path : before) ASSERT_TRUE(client_->Stat(path).ok()) << path << "\n" << Logs();
+  ExpectCleanFsck(wiped);
+}
+
+// A backup taken from the serving primary under a mkdir load holds everything acknowledged before it
+// began, passes fsck, and a meta server started on it serves that namespace. The checkpoint calls
+// refuse names that lead out of a checkpoint, oversized reads and unknown checkpoints.
+TEST_F(MetaGroupTest, ABackupTakenUnderLoadRestoresTheNamespace) {
+  std::vector<std::string> acknowledged_before;
+  const std::string backup = dir_ + "/backup";
+  {
+    MkdirLoad load(*client_, "/load");
+    std::this_thread::sleep_for(500ms);
+    acknowledged_before = load.acknowledged();
+    auto written = client_->BackupNamespace(backup);
+    ASSERT_TRUE(written.ok()) << written.status().ToString() << "\n" << Logs();
+    EXPECT_GT(written->files, 3u);
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_FALSE(acknowledged_before.empty());
+  EXPECT_EQ(client_->BackupNamespace(backup).status().code(), Code::kIoError) << "an existing directory is refused";
+  auto problems = testing::fsck_database(backup);
+  EXPECT_TRUE(problems.empty()) << testing::join_lines(problems);
+  EXPECT_FALSE(std::filesystem::exists(MetaDir(Primary()) + "/checkpoints/") &&
+               !std::filesystem::is_empty(MetaDir(Primary()) + "/checkpoints/"))
+      << "the primary's copy is removed once fetched";
+
+  // Restore: a lone meta server (no etcd) whose database is the backup.
+  const std::string restored = dir_ + "/restored";
+  std::filesystem::create_directories(restored);
+  std::filesystem::rename(backup, restored + "/meta.db");
+  auto meta = testing::ChildProcess::Spawn({ZCFS_META_BIN, "--listen=127.0.0.1:0", "--data-dir=" + restored,
+                                            "--ready-file=" + restored + "/ready", "--meta.sync_writes=false"},
+                                           restored + ".log");
+  ASSERT_TRUE(meta.ok());
+  auto address = testing::wait_for_file(restored + "/ready", 20s);
+  ASSERT_TRUE(address.ok()) << testing::read_text_file(restored + ".log");
+  auto client = Client::Connect(ClientOptions{.meta_address = *address});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  for (const auto& path : acknowledged_before) EXPECT_TRUE((*client)->Stat(path).ok()) << path;
+  meta->Signal(SIGTERM);
+  (void)meta->Wait(10s);
+
+  // Bad checkpoint calls, straight to the primary.
+  auto channel = BlockingChannel::Connect(*parse_host_port(addresses_[Primary()]), 5s);
+  ASSERT_TRUE(channel.ok());
+  auto taken = (*channel)->Call(method::kCheckpoint, pb::CheckpointRequest().SerializeAsString(), 30s);
+  ASSERT_TRUE(taken.ok()) << taken.status().ToString();
+  pb::CheckpointReply checkpoint;
+  ASSERT_TRUE(checkpoint.ParseFromString(*taken));
+  auto read = [&](const std::string& id, const std::string& name, uint32_t length) {
+    pb::CheckpointReadRequest r;
+    r.set_id(id);
+    r.set_name(name);
+    r.set_length(length);
+    return (*channel)->Call(method::kCheckpointRead, r.SerializeAsString(), 5s).status().code();
+  };
+  EXPECT_EQ(read(checkpoint.id(), checkpoint.files(0).name(), 100), Code::kOk);
+  EXPECT_EQ(read(checkpoint.id(), "../../meta.db/CURRENT", 100), Code::kInvalidArgument);
+  EXPECT_EQ(read(checkpoint.id(), "..", 100), Code::kInvalidArgument);
+  EXPECT_EQ(read(checkpoint.id(), checkpoint.files(0).name(), (1u << 20) + 1), Code::kInvalidArgument);
+  EXPECT_EQ(read(checkpoint.id(), "no-such-file", 100), Code::kNotFound);
+  EXPECT_EQ(read("1-1", checkpoint.files(0).name(), 100), Code::kNotFound);
+  pb::CheckpointDoneRequest done;
+  done.set_id(checkpoint.id());
+  EXPECT_TRUE((*channel)->Call(method::kCheckpointDone, done.SerializeAsString(), 5s).ok());
+  EXPECT_EQ(read(checkpoint.id(), checkpoint.files(0).name(), 100), Code::kNotFound) << "done removes it";
 }
 
 }  // namespace

@@ -99,6 +99,12 @@ struct FsStats {
   uint32_t replication = 1;  // copies of each chunk
 };
 
+// What BackupNamespace wrote.
+struct NamespaceBackup {
+  size_t files = 0;
+  uint64_t bytes = 0;
+};
+
 // One storage node as the meta server sees it (ClusterStatus).
 struct NodeStatus {
   uint32_t node_id = 0;
@@ -245,6 +251,10 @@ class Client {
   // Operator commands: takes a target out of its chain (drain: OFFLINE, its data served by the other
   // replicas; refused for a chain's last serving replica), or puts it back (it is resynced first).
   Status DrainTarget(uint32_t target_id, bool drain);
+  // Writes a consistent copy of the namespace - a checkpoint of the (primary) meta server's database,
+  // taken while it serves - into the new directory `dir`. A meta server whose DATA/meta.db it becomes
+  // serves the namespace as of that moment (docs/operations.md, "Backup and restore").
+  Result<NamespaceBackup> BackupNamespace(const std::string& dir);
 
   // ---- namespace by path ("/a/b", relative to the root) ----
   Result<FileInfo> Stat(std::string_view path);

@@ -30,6 +30,9 @@ inline constexpr uint16_t kSyncDone = 123;       // SyncDoneRequest -> EmptyRepl
 inline constexpr uint16_t kTargetAdmin = 124;    // TargetAdminRequest -> EmptyReply (drain / put back)
 inline constexpr uint16_t kReportMissingData = 125;  // MissingDataReport -> EmptyReply (client -> meta)
 inline constexpr uint16_t kReplPull = 130;            // ReplPullRequest -> ReplPullReply (standby -> primary meta)
+inline constexpr uint16_t kCheckpoint = 131;          // CheckpointRequest -> CheckpointReply
+inline constexpr uint16_t kCheckpointRead = 132;      // CheckpointReadRequest -> CheckpointReadReply
+inline constexpr uint16_t kCheckpointDone = 133;      // CheckpointDoneRequest -> EmptyReply
 
 // storage service
 inline constexpr uint16_t kBatchRead = 201;       // BatchReadRequest -> BatchReadReply + payload
