@@ -1,6 +1,6 @@
 // zcfs-fuse: mounts a zcfs cluster at a directory.
 //
-//   zcfs-fuse --meta=HOST:PORT [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
+//   zcfs-fuse --meta=HOST:PORT[,HOST:PORT...] [--threads=N] [--ro] [--keep-cache] [--direct-io] [--allow-other]
 //             [--entry-timeout=S] [--attr-timeout=S] [--io-timeout=S] [--session-renew-ms=MS] [--ready-file=PATH]
 //             [--readahead-kb=N] [--readahead-pool-mb=N] [--splice]
 //             [--transport=tcp|rdma|auto] [--rdma-device=NAME] [--rdma-gid-index=N] [--label=RACK]

@@ -1,6 +1,6 @@
 // zcfs-storage: the storage server.
 //
-//   zcfs-storage --meta=HOST:PORT --data-dir=DIR [--listen=HOST:PORT] [--targets=DIR1,DIR2]
+//   zcfs-storage --meta=HOST:PORT[,HOST:PORT...] --data-dir=DIR [--listen=HOST:PORT] [--targets=DIR1,DIR2]
 //                [--ready-file=PATH] [--threads=N] [--buffers=N] [--buffer-size=BYTES]
 //                [--read-memory=BYTES] [--client-read-memory=BYTES]
 //                [--zerocopy-threshold=BYTES] [--zerocopy-loopback=BOOL]
@@ -76,7 +76,7 @@ Result<StorageNode::Options> parse_options(const Config& config) {
   StorageNode::Options options;
   if (!config.Has("meta")) return Error(Code::kInvalidArgument, "--meta=HOST:PORT is required");
   if (!config.Has("data-dir")) return Error(Code::kInvalidArgument, "--data-dir=DIR is required");
-  ASSIGN_OR_RETURN(options.meta, zcfs::parse_host_port(config.GetString("meta", "")));
+  ASSIGN_OR_RETURN(options.meta, zcfs::parse_meta_servers(config.GetString("meta", "")));
   ASSIGN_OR_RETURN(options.listen, zcfs::parse_host_port(config.GetString("listen", "127.0.0.1:0")));
   options.data_dir = config.GetString("data-dir", "");
   if (options.data_dir.empty()) return Error(Code::kInvalidArgument, "--data-dir must not be empty");

@@ -163,8 +163,13 @@ Result<MountArgs> parse_mount_args(int argc, const char* const* argv) {
 std::string fuse_mount_options(const MountArgs& args) {
   // max_read must match conn->max_read set in init (libfuse checks that the two agree).
   // fsname/subtype as an fstab line names them (SOURCE, fuse.zcfs-fuse), so mount -a sees the mount.
-  std::string options = "fsname=zcfs://" + args.meta_address +
-                        ",subtype=zcfs-fuse,default_permissions,max_read=" + std::to_string(kMaxIo);
+  // libfuse splits the options at commas unless escaped, and a meta group's list has commas.
+  std::string fsname;
+  for (char c : "zcfs://" + args.meta_address) {
+    if (c == ',' || c == '\\') fsname += '\\';
+    fsname += c;
+  }
+  std::string options = "fsname=" + fsname + ",subtype=zcfs-fuse,default_permissions,max_read=" + std::to_string(kMaxIo);
   if (args.options.read_only) options += ",ro";
   if (args.allow_other) options += ",allow_other";
   for (const auto& flag : args.kernel_flags) options += "," + flag;

@@ -49,11 +49,11 @@ Task<> NodeRegistrar::Loop() {
       rounds_.fetch_add(1);
       if (!registered) {
         registered = true;
-        LOG_INFO << "registered with meta " << options_.meta.ToString() << " as node " << node_id_.load();
+        LOG_INFO << "registered with meta " << channel_server_.ToString() << " as node " << node_id_.load();
         if (on_registered_) on_registered_();
       }
     } else if (!stopping_) {
-      LOG_WARN << "registration with meta " << options_.meta.ToString() << " failed (will retry): " << s.ToString();
+      LOG_WARN << "registration with meta " << options_.meta->ToString() << " failed (will retry): " << s.ToString();
     }
     if (stopping_) break;
     timer_.expires_after(options_.interval);
@@ -67,10 +67,11 @@ Task<> NodeRegistrar::Loop() {
 Task<Status> NodeRegistrar::RegisterOnce() {
   if (!channel_ || !channel_->is_open()) {
     channel_.reset();
-    auto connected = co_await RpcChannel::Connect(executor_, options_.meta, options_.rpc_timeout);
+    auto connected = co_await connect_to_meta(executor_, *options_.meta, options_.rpc_timeout);
     if (!connected.ok()) co_return connected.status();
     if (stopping_) co_return Error(Code::kCancelled, "stopping");
-    channel_ = *connected;
+    channel_ = connected->channel;
+    channel_server_ = connected->server;
   }
   pb::RegisterNodeRequest request;
   request.set_node_id(node_id_.load());
@@ -95,7 +96,14 @@ Task<Status> NodeRegistrar::RegisterOnce() {
   auto channel = channel_;                       // Stop() may reset channel_ while the call is in flight
   const auto sent_at = ChainView::Clock::now();  // the lease runs from before the meta server saw the request
   auto reply = co_await CallPb<pb::RegisterNodeReply>(*channel, method::kRegisterNode, request, std::move(call));
-  if (!reply.ok()) co_return reply.status();
+  if (!reply.ok()) {
+    // A member that is gone or refusing (a deposed primary, a standby): the next round calls the next.
+    if (meta_failover_may_help(reply.status())) {
+      options_.meta->Failed(channel_server_);
+      channel->Close();
+    }
+    co_return Status(reply.status()).Prepend(channel_server_.ToString());
+  }
   Status adopted = Adopt(reply->node_id(), {reply->target_ids().begin(), reply->target_ids().end()});
   if (!adopted.ok() || options_.view == nullptr) co_return adopted;
   // The chains first: a renewed lease with an old table would serve under chains that moved on.

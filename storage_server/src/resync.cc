@@ -16,7 +16,7 @@ constexpr size_t kListPage = 4096;  // chunk records per ListChunks call and per
 }  // namespace
 
 Resyncer::Resyncer(asio::any_io_executor executor, ChainView& view, ChainReplicator& replicator, Transport& peers,
-                   std::vector<StorageTarget*> targets, HostPort meta)
+                   std::vector<StorageTarget*> targets, std::shared_ptr<MetaRotation> meta)
     : executor_(std::move(executor)),
       view_(view),
       replicator_(replicator),
@@ -153,15 +153,13 @@ Task<Result<std::map<ChunkId, ChunkMeta>>> Resyncer::ListRemote(uint32_t success
 }
 
 Task<Status> Resyncer::ReportDone(const pb::Chain& chain, uint32_t successor) {
-  auto channel = co_await RpcChannel::Connect(executor_, meta_, std::chrono::seconds(5));
-  if (!channel.ok()) co_return Status(channel.status()).Prepend("report a finished resync to meta");
   pb::SyncDoneRequest request;
   request.set_chain_id(chain.chain_id());
   request.set_chain_version(chain.version());
   request.set_target_id(successor);
-  auto reply = co_await CallPb<pb::EmptyReply>(**channel, method::kSyncDone, request);
-  (*channel)->Close();
-  co_return reply.status();
+  auto reply = co_await call_meta_pb<pb::EmptyReply>(executor_, *meta_, method::kSyncDone, request, std::chrono::seconds(5));
+  if (!reply.ok()) co_return Status(reply.status()).Prepend("report a finished resync to meta");
+  co_return Status::Ok();
 }
 
 }  // namespace zcfs::storage_internal

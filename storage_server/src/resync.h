@@ -24,13 +24,14 @@
 
 #include "chain_replicator.h"
 #include "zcfs/common/address.h"
+#include "zcfs/proto/meta_group.h"
 
 namespace zcfs::storage_internal {
 
 class Resyncer {
  public:
   Resyncer(asio::any_io_executor executor, ChainView& view, ChainReplicator& replicator, Transport& peers,
-           std::vector<StorageTarget*> targets, HostPort meta);
+           std::vector<StorageTarget*> targets, std::shared_ptr<MetaRotation> meta);
 
   // Starts the jobs the view calls for that are not running.
   void Poke();
@@ -58,7 +59,7 @@ class Resyncer {
   ChainReplicator& replicator_;
   Transport& peers_;
   const std::vector<StorageTarget*> targets_;
-  const HostPort meta_;
+  const std::shared_ptr<MetaRotation> meta_;
 
   mutable std::mutex mutex_;
   bool stopped_ = false;                                                  // guarded by mutex_

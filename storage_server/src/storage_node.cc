@@ -11,7 +11,8 @@
 
 namespace zcfs {
 
-StorageNode::StorageNode(Options options) : options_(std::move(options)), threads_(options_.threads) {}
+StorageNode::StorageNode(Options options)
+    : options_(std::move(options)), meta_(std::make_shared<MetaRotation>(options_.meta)), threads_(options_.threads) {}
 
 Result<std::unique_ptr<StorageNode>> StorageNode::Start(Options options) {
   if (options.threads < 1) return Error(Code::kInvalidArgument, "threads must be >= 1");
@@ -48,7 +49,7 @@ Status StorageNode::Init() {
   peers_ = std::make_unique<TcpTransport>(first);
   service_->EnableReplication(view_, *peers_, [this]() { return FetchRouting(); });
   resyncer_ = std::make_unique<storage_internal::Resyncer>(first, view_, *service_->replicator(), *peers_, targets,
-                                                           options_.meta);
+                                                           meta_);
   server_ = std::make_unique<RpcServer>(threads_);
   FrameWriterOptions writer = server_->writer_options();
   writer.zerocopy_threshold = options_.zerocopy_threshold;
@@ -68,7 +69,7 @@ Status StorageNode::Init() {
   LOG_INFO << "serving " << targets.size() << " target(s) on " << address;
 
   NodeRegistrar::Options reg;
-  reg.meta = options_.meta;
+  reg.meta = meta_;
   reg.data_dir = options_.data_dir;
   reg.advertise_address = address;
   reg.interval = options_.heartbeat;
@@ -86,11 +87,8 @@ Status StorageNode::Init() {
 }
 
 Task<Status> StorageNode::FetchRouting() {
-  auto channel =
-      co_await RpcChannel::Connect(threads_.context(0).get_executor(), options_.meta, std::chrono::seconds(2));
-  if (!channel.ok()) co_return Status(channel.status()).Prepend("fetch the routing table");
-  auto table = co_await CallPb<pb::RoutingTable>(**channel, method::kGetRouting, pb::GetRoutingRequest());
-  (*channel)->Close();
+  auto table = co_await call_meta_pb<pb::RoutingTable>(threads_.context(0).get_executor(), *meta_, method::kGetRouting,
+                                                       pb::GetRoutingRequest(), std::chrono::seconds(2));
   if (!table.ok()) co_return Status(table.status()).Prepend("fetch the routing table");
   view_.Update(std::move(table).value());
   co_return Status::Ok();

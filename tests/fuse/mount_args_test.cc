@@ -57,6 +57,19 @@ TEST(MountArgsTest, TransportFromFlagsOrOptions) {
   EXPECT_EQ(parse({"--meta=h:1", "--label=rack2", "/mnt"})->transport.label, "rack2");
 }
 
+// A replicated meta group's address list reaches the client whole, and its commas are escaped in the
+// kernel options (libfuse splits them at unescaped commas), as flag and as SOURCE.
+TEST(MountArgsTest, AMetaGroupListIsOneAddressForTheMount) {
+  auto flag = parse({"--meta=h1:1,h2:2,h3:3", "/mnt"});
+  ASSERT_TRUE(flag.ok()) << flag.status().ToString();
+  EXPECT_EQ(flag->meta_address, "h1:1,h2:2,h3:3");
+  EXPECT_TRUE(fuse_mount_options(*flag).starts_with("fsname=zcfs://h1:1\\,h2:2\\,h3:3,subtype="))
+      << fuse_mount_options(*flag);
+  auto source = parse({"zcfs://h1:1,h2:2", "/mnt"});
+  ASSERT_TRUE(source.ok()) << source.status().ToString();
+  EXPECT_EQ(source->meta_address, "h1:1,h2:2");
+}
+
 TEST(MountArgsTest, TransportRefusesNonsense) {
   auto kind = parse({"h:1", "/mnt", "-o", "transport=ib"});
   ASSERT_FALSE(kind.ok());

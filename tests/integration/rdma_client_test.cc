@@ -56,7 +56,7 @@ class RdmaClientTest : public ::testing::Test {
   // A storage node serving TCP and RDMA on a device of the fabric; returns once it has registered.
   void StartNode(int index) {
     StorageNode::Options options;
-    options.meta = parse_host_port(cluster_.meta_address()).value();
+    options.meta = {parse_host_port(cluster_.meta_address()).value()};
     options.data_dir = cluster_.dir() + "/rdma-storage" + std::to_string(index);
     options.ready_file = options.data_dir + ".ready";
     options.transport.kind = TransportKind::kRdma;

@@ -665,7 +665,7 @@ TEST(NodeRegistrarTest, RegistersPersistsIdsAndKeepsBeating) {
   }
   FakeMeta meta(threads, /*fail_first=*/2);
   NodeRegistrar::Options options;
-  options.meta = meta.Listen();
+  options.meta = std::make_shared<MetaRotation>(std::vector<HostPort>{meta.Listen()});
   options.data_dir = dir.path();
   options.advertise_address = "127.0.0.1:7777";
   options.interval = std::chrono::milliseconds(10);
@@ -708,7 +708,7 @@ TEST(StorageNodeTest, StartsRegistersAndWritesReadyFile) {
   IoThreads meta_threads(1);
   FakeMeta meta(meta_threads);
   StorageNode::Options options;
-  options.meta = meta.Listen();
+  options.meta = {meta.Listen()};
   options.data_dir = dir.path() + "/data";
   options.ready_file = dir.path() + "/ready";
   options.io.buffer_count = 2;
@@ -733,7 +733,7 @@ TEST(StorageNodeTest, KeepsRetryingWhileMetaIsDown) {
     dead_port = acceptor.local_endpoint().port();
   }
   StorageNode::Options options;
-  options.meta = {"127.0.0.1", dead_port};
+  options.meta = {{"127.0.0.1", dead_port}};
   options.data_dir = dir.path() + "/data";
   options.ready_file = dir.path() + "/ready";
   options.io.buffer_count = 1;

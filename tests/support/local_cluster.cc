@@ -92,7 +92,11 @@ std::vector<std::string> LocalCluster::MetaArgv(const std::string& listen) const
 }
 
 Status LocalCluster::Start() {
-  ASSIGN_OR_RETURN(meta_, StartProcess("meta", MetaArgv("127.0.0.1:0"), &meta_address_));
+  if (options_.meta_group.empty()) {
+    ASSIGN_OR_RETURN(meta_, StartProcess("meta", MetaArgv("127.0.0.1:0"), &meta_address_));
+  } else {
+    meta_address_ = options_.meta_group;
+  }
   for (int i = 0; i < options_.storage_servers; ++i) {
     std::string ignored;
     ASSIGN_OR_RETURN(ChildProcess child, StartProcess("storage" + std::to_string(i), StorageArgv(i), &ignored));

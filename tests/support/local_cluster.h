@@ -1,5 +1,6 @@
 // LocalCluster: one zcfs-meta and N zcfs-storage processes on 127.0.0.1 with ports chosen by the
-// kernel, state in a scratch directory, and optionally a zcfs-fuse mount. Stop() sends SIGTERM and
+// kernel, state in a scratch directory, and optionally a zcfs-fuse mount. Or the storage servers and
+// the mount alone, for a meta group the test runs itself (ClusterOptions::meta_group). Stop() sends SIGTERM and
 // checks that every process exits cleanly. Not thread-safe.
 #pragma once
 
@@ -15,6 +16,7 @@ struct ClusterOptions {
   int storage_servers = 3;
   std::vector<std::string> meta_flags;     // extra flags for zcfs-meta
   std::vector<std::string> storage_flags;  // extra flags for every zcfs-storage
+  std::string meta_group;                  // "h1:p1,h2:p2,...": no zcfs-meta of its own, these instead
 };
 
 class LocalCluster {

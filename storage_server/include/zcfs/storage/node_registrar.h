@@ -7,7 +7,9 @@
 // StorageTarget::SetId. An answered round renews the node's lease in the ChainView; when the routing
 // version in the reply differs from the view's, the round first fetches the routing table (the chains)
 // into the view. Every answered round then calls `on_round`. A meta server that is down or failing is logged and
-// retried on the next round; the loop never gives up.
+// retried on the next round; the loop never gives up. With a replicated meta group, a round that finds
+// the member it calls gone or refusing moves on to the next (meta_group.h), so the heartbeats follow a
+// failover to the new primary.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,7 @@
 
 #include "zcfs.pb.h"
 #include "zcfs/common/address.h"
+#include "zcfs/proto/meta_group.h"
 #include "zcfs/proto/rpc_channel.h"
 #include "zcfs/storage/chain_view.h"
 #include "zcfs/storage/storage_target.h"
@@ -29,7 +32,7 @@ namespace zcfs {
 class NodeRegistrar {
  public:
   struct Options {
-    HostPort meta;
+    std::shared_ptr<MetaRotation> meta;  // shared with the node's other meta callers
     std::string data_dir;
     std::string advertise_address;  // host:port clients connect to
     std::string label;              // failure domain (rack)
@@ -67,6 +70,7 @@ class NodeRegistrar {
   Strand strand_;
   asio::steady_timer timer_;             // used on strand_ only
   std::shared_ptr<RpcChannel> channel_;  // used on strand_ only
+  HostPort channel_server_;              // the meta server channel_ reaches; on strand_ only
   bool stopping_ = false;                // used on strand_ only
   std::atomic<uint32_t> node_id_{0};
   std::atomic<uint64_t> rounds_{0};

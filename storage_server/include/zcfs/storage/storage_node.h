@@ -33,7 +33,7 @@ class StorageNode {
  public:
   struct Options {
     HostPort listen{"127.0.0.1", 0};
-    HostPort meta;
+    std::vector<HostPort> meta;  // one, or the members of a replicated group (meta_group.h)
     std::string data_dir;
     std::vector<std::string> target_dirs;  // empty: `<data_dir>/target0`
     std::string ready_file;                // written with the bound address after the first registration
@@ -70,6 +70,7 @@ class StorageNode {
   Task<Status> FetchRouting();
 
   Options options_;
+  std::shared_ptr<MetaRotation> meta_;  // registration, routing fetches and resync reports agree on the primary
   IoContextPool threads_;  // first member: destroyed last, after every I/O object using its contexts
   std::unique_ptr<UringBlockIo> block_io_;
   std::vector<std::unique_ptr<StorageTarget>> targets_;
