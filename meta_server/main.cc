@@ -49,6 +49,7 @@
 #include "zcfs/meta/meta_service.h"
 #include "zcfs/meta/periodic_task.h"
 #include "zcfs/meta/rocksdb_kv_store.h"
+#include "zcfs/proto/meta_group.h"
 #include "zcfs/proto/rpc_server.h"
 #include "zcfs/proto/server_runtime.h"
 
@@ -195,6 +196,8 @@ int serve(const Flags& flags, zcfs::meta::KvStore& store, zcfs::meta::StoreDirec
       [&meta] {
         size_t reclaimed = meta.ReclaimOrphans();
         if (reclaimed > 0) LOG_INFO << "reclaimed " << reclaimed << " unlinked file(s)";
+        auto swept = meta.SweepMutationIds();
+        if (!swept.ok()) LOG_WARN << "sweeping mutation ids: " << swept.status().ToString();
       },
       flags.reclaim_interval);
   // Leases are checked four times per timeout, so a silent node leaves its chains within 1.25 timeouts.
@@ -220,6 +223,8 @@ int serve(const Flags& flags, zcfs::meta::KvStore& store, zcfs::meta::StoreDirec
     pulls = std::make_unique<zcfs::meta::ReplicationService>(replication->log, replication->followers,
                                                              static_cast<uint64_t>(replication->epoch));
     pulls->RegisterOn(*server);
+    // Every reply says whose it is: a client that saw a newer primary refuses this one's once deposed.
+    server->SetReplyTrailer(zcfs::epoch_trailer(static_cast<uint64_t>(replication->epoch)));
     server->SetAdmission([replication, member = flags.advertise](uint16_t) {
       if (replication->election.LeaseFresh() && !replication->followers.deposed()) return zcfs::Status::Ok();
       return zcfs::Error(zcfs::Code::kUnavailable, "meta server " + member + " is not surely the primary now");

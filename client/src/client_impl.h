@@ -44,10 +44,22 @@ class ClientImpl {
 
   // A meta server call made by the calling thread itself on a pooled connection (see
   // blocking_channel.h: no I/O thread hand-off, which is most of a namespace call's cost).
+  // A mutation gets the next id of this client, and its resends say they are resends.
   template <typename Reply, typename Request>
   Result<Reply> MetaCall(uint16_t method, const Request& request) {
     auto poll = answered_from_memory(method) ? options_.meta_poll : std::chrono::microseconds(0);
-    auto body = meta_servers_->Call(method, request.SerializeAsString(), options_.rpc_timeout, poll);
+    Result<std::string> body;
+    if constexpr (requires { request.mutation_id(); }) {
+      Request numbered = request;
+      pb::MutationId& id = *numbered.mutable_mutation_id();
+      id.set_client(client_id_);
+      id.set_seq(mutation_seq_.fetch_add(1) + 1);
+      const std::string first = numbered.SerializeAsString();
+      id.set_retry(true);
+      body = meta_servers_->Call(method, first, options_.rpc_timeout, poll, numbered.SerializeAsString());
+    } else {
+      body = meta_servers_->Call(method, request.SerializeAsString(), options_.rpc_timeout, poll);
+    }
     if (!body.ok()) return body.status();
     Reply reply;
     RETURN_IF_ERROR(ParseMessage(reply, *body, "reply"));
@@ -108,7 +120,7 @@ class ClientImpl {
       if (channel.ok()) {
         CallOptions call;
         call.timeout = timeout.value_or(options_.rpc_timeout);
-        reply = co_await CallPb<Reply>(**channel, method, request, std::move(call));
+        reply = co_await call_meta_on<Reply>(**channel, meta_servers_->rotation(), server, method, request, std::move(call));
       } else {
         reply = Status(channel.status()).Prepend("meta server");
       }
@@ -163,6 +175,7 @@ class ClientImpl {
   std::shared_ptr<BufferRegistry> buffers_;  // shared with the buffers, which may outlive the client
   DirCache dir_cache_;
   const uint64_t client_id_;
+  std::atomic<uint64_t> mutation_seq_{0};  // numbers this client's mutations (MetaCall)
   const pb::Credentials default_cred_;
   SessionKeeper sessions_;  // last: its thread calls into the members above
 };

@@ -4,9 +4,9 @@
 // (unreachable, silent, refusing) goes to the next, round after round with a short pause, for up to
 // `failover`: an election takes the etcd session lease (5 s by default) and a bit.
 //
-// A mutation retried on the new primary after the old one committed it but died before replying
-// runs again there (request ids are not kept yet: a retried create may meet its own file, EEXIST).
-// Thread-safe.
+// A resent call carries `retry_body` when given: a mutation's id marked as a resend, so that the new
+// primary answers one the old primary committed before dying instead of running it again
+// (meta_server/src/mutation_ids.h). Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -28,11 +28,12 @@ class MetaServers {
               std::chrono::milliseconds failover);
 
   Result<std::string> Call(uint16_t method, std::string_view body, std::chrono::milliseconds timeout,
-                           std::chrono::microseconds poll = {});
+                           std::chrono::microseconds poll = {}, std::string_view retry_body = {});
   // The server to call now, and, after it failed a call, the next one.
   const HostPort& current() const { return rotation_.current(); }
   void Failed(const HostPort& server) { rotation_.Failed(server); }
   size_t size() const { return rotation_.size(); }
+  MetaRotation& rotation() { return rotation_; }
   void CloseAll();
 
  private:

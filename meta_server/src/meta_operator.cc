@@ -8,6 +8,7 @@
 #include "file_sessions.h"
 #include "keys.h"
 #include "layout.h"
+#include "mutation_ids.h"
 #include "node_registry.h"
 #include "permissions.h"
 #include "zcfs/common/logging.h"
@@ -40,7 +41,8 @@ Status validate_name(std::string_view name) {
   return Status::Ok();
 }
 
-MetaOperator::MetaOperator(KvStore& store, MetaOptions options) : store_(store), options_(std::move(options)) {
+MetaOperator::MetaOperator(KvStore& store, MetaOptions options)
+    : marking_(std::make_unique<MarkingStore>(store)), store_(*marking_), options_(std::move(options)) {
   if (!options_.wall_clock_ns) options_.wall_clock_ns = system_ns;
   if (!options_.monotonic_clock_ns) options_.monotonic_clock_ns = steady_ns;
   registry_ =
@@ -198,5 +200,11 @@ Status MetaOperator::TargetAdmin(const pb::TargetAdminRequest& request) { return
 Status MetaOperator::ReportMissingData(const pb::MissingDataReport& report) {
   return registry_->ReportMissingData(report);
 }
+
+Result<bool> MetaOperator::MutationCommitted(const pb::MutationId& id) const {
+  return mutation_committed(store_, id, Now());
+}
+
+Result<size_t> MetaOperator::SweepMutationIds() { return sweep_mutation_ids(store_, Now()); }
 
 }  // namespace zcfs::meta

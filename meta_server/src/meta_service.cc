@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include "mutation_ids.h"
 #include "zcfs/proto/methods.h"
 #include "zcfs/proto/pb_call.h"
 
@@ -39,13 +40,51 @@ Task<RpcReply> commit_then_sync(WalSyncer& syncer, PbHandler<Request, Reply> com
   co_return co_await reply_when_durable(syncer, commit(*request));
 }
 
-// Registers a mutation that commits on the I/O thread without waiting for the disk (`commit` calls
-// an ...Unsynced operation) and replies once WalSyncer has made it durable.
+// A mutation that carries an id (mutation_ids.h) is done once: a resend whose first try committed -
+// before a failover, or on this server while the resend was on its way - is answered by `replay`
+// from the namespace as it is now.
 template <typename Request, typename Reply>
-void RegisterMutation(RpcServer& server, uint16_t method, WalSyncer& syncer, PbHandler<Request, Reply> commit) {
-  server.Register(method, [&syncer, commit = std::move(commit)](RpcRequest& raw) {
-    return commit_then_sync<Request, Reply>(syncer, commit, std::move(raw.body));
+Result<Reply> commit_once(MetaOperator& op, const PbHandler<Request, Reply>& commit,
+                          const PbHandler<Request, Reply>& replay, const Request& request) {
+  if (!request.has_mutation_id()) return commit(request);
+  const pb::MutationId& id = request.mutation_id();
+  if (id.retry()) {
+    ASSIGN_OR_RETURN(bool committed, op.MutationCommitted(id));
+    if (committed) return replay(request);
+  }
+  Result<Reply> result = [&] {
+    MutationIdScope scope(id, op.WallNowNs());
+    return commit(request);
+  }();
+  if (!result.ok() && id.retry()) {
+    auto committed = op.MutationCommitted(id);
+    if (committed.ok() && *committed) return replay(request);
+  }
+  return result;
+}
+
+// Registers a mutation that commits on the I/O thread without waiting for the disk (`commit` calls
+// an ...Unsynced operation) and replies once WalSyncer has made it durable. `replay` answers a
+// resend of one already committed (commit_once).
+template <typename Request, typename Reply>
+void RegisterMutation(RpcServer& server, uint16_t method, MetaOperator& op, WalSyncer& syncer,
+                      PbHandler<Request, Reply> commit, PbHandler<Request, Reply> replay) {
+  PbHandler<Request, Reply> once = [&op, commit = std::move(commit), replay = std::move(replay)](const Request& r) {
+    return commit_once(op, commit, replay, r);
+  };
+  server.Register(method, [&syncer, once = std::move(once)](RpcRequest& raw) {
+    return commit_then_sync<Request, Reply>(syncer, once, std::move(raw.body));
   });
+}
+
+// What a committed create-like mutation replies with: the attributes of the name it made.
+Result<pb::AttrReply> entry_reply(MetaOperator& op, uint64_t parent, const std::string& name, const pb::Credentials& cred) {
+  return attr_reply(op.Lookup(parent, name, cred));
+}
+
+template <typename Request>
+Result<pb::EmptyReply> nothing_to_replay(const Request&) {
+  return pb::EmptyReply();
 }
 
 // SetAttr commits like the other mutations, but a size change first waits for the storage servers
@@ -73,40 +112,52 @@ void MetaService::RegisterOn(RpcServer& server) {
   });
   RegisterPb<pb::GetAttrRequest, pb::AttrReply>(
       server, method::kGetAttr, [&op](const pb::GetAttrRequest& r) { return attr_reply(op.GetAttr(r.ino())); });
-  RegisterMutation<pb::MkdirRequest, pb::AttrReply>(server, method::kMkdir, syncer, [&op](const pb::MkdirRequest& r) {
-    return attr_reply(op.MkdirUnsynced(r.parent(), r.name(), r.mode(), r.cred()));
-  });
+  RegisterMutation<pb::MkdirRequest, pb::AttrReply>(
+      server, method::kMkdir, op, syncer,
+      [&op](const pb::MkdirRequest& r) { return attr_reply(op.MkdirUnsynced(r.parent(), r.name(), r.mode(), r.cred())); },
+      [&op](const pb::MkdirRequest& r) { return entry_reply(op, r.parent(), r.name(), r.cred()); });
   RegisterMutation<pb::CreateRequest, pb::AttrReply>(
-      server, method::kCreate, syncer, [&op](const pb::CreateRequest& r) {
+      server, method::kCreate, op, syncer,
+      [&op](const pb::CreateRequest& r) {
         return attr_reply(op.CreateUnsynced(r.parent(), r.name(), r.mode(), r.cred(), r.exclusive(), r.chunk_size(),
                                             r.stripe_width()));
-      });
+      },
+      [&op](const pb::CreateRequest& r) { return entry_reply(op, r.parent(), r.name(), r.cred()); });
   RegisterPb<pb::ReaddirRequest, pb::ReaddirReply>(server, method::kReaddir, [&op](const pb::ReaddirRequest& r) {
     return op.Readdir(r.ino(), r.after(), r.max_entries(), r.cred());
   });
-  RegisterMutation<pb::ExtendLengthRequest, pb::AttrReply>(
-      server, method::kExtendLength, syncer,
-      [&op](const pb::ExtendLengthRequest& r) { return attr_reply(op.ExtendLengthUnsynced(r.ino(), r.length())); });
+  // ExtendLength and SetAttr are idempotent: a resend sets what the first try set.
+  server.Register(method::kExtendLength, [&op, &syncer](RpcRequest& raw) {
+    PbHandler<pb::ExtendLengthRequest, pb::AttrReply> extend = [&op](const pb::ExtendLengthRequest& r) {
+      return attr_reply(op.ExtendLengthUnsynced(r.ino(), r.length()));
+    };
+    return commit_then_sync<pb::ExtendLengthRequest, pb::AttrReply>(syncer, std::move(extend), std::move(raw.body));
+  });
   server.Register(method::kSetAttr, [&op, &syncer, waiters](RpcRequest& raw) {
     return set_attr(op, syncer, waiters, std::move(raw.body));
   });
   RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(
-      server, method::kUnlink, syncer,
-      [&op](const pb::RemoveRequest& r) { return empty_reply(op.UnlinkUnsynced(r.parent(), r.name(), r.cred())); });
+      server, method::kUnlink, op, syncer,
+      [&op](const pb::RemoveRequest& r) { return empty_reply(op.UnlinkUnsynced(r.parent(), r.name(), r.cred())); },
+      nothing_to_replay<pb::RemoveRequest>);
   RegisterMutation<pb::RemoveRequest, pb::EmptyReply>(
-      server, method::kRmdir, syncer,
-      [&op](const pb::RemoveRequest& r) { return empty_reply(op.RmdirUnsynced(r.parent(), r.name(), r.cred())); });
+      server, method::kRmdir, op, syncer,
+      [&op](const pb::RemoveRequest& r) { return empty_reply(op.RmdirUnsynced(r.parent(), r.name(), r.cred())); },
+      nothing_to_replay<pb::RemoveRequest>);
   RegisterMutation<pb::RenameRequest, pb::EmptyReply>(
-      server, method::kRename, syncer, [&op](const pb::RenameRequest& r) {
+      server, method::kRename, op, syncer,
+      [&op](const pb::RenameRequest& r) {
         return empty_reply(op.RenameUnsynced(r.parent(), r.name(), r.new_parent(), r.new_name(), r.flags(), r.cred()));
-      });
-  RegisterMutation<pb::LinkRequest, pb::AttrReply>(server, method::kLink, syncer, [&op](const pb::LinkRequest& r) {
-    return attr_reply(op.LinkUnsynced(r.ino(), r.new_parent(), r.new_name(), r.cred()));
-  });
+      },
+      nothing_to_replay<pb::RenameRequest>);
+  RegisterMutation<pb::LinkRequest, pb::AttrReply>(
+      server, method::kLink, op, syncer,
+      [&op](const pb::LinkRequest& r) { return attr_reply(op.LinkUnsynced(r.ino(), r.new_parent(), r.new_name(), r.cred())); },
+      [&op](const pb::LinkRequest& r) { return entry_reply(op, r.new_parent(), r.new_name(), r.cred()); });
   RegisterMutation<pb::SymlinkRequest, pb::AttrReply>(
-      server, method::kSymlink, syncer, [&op](const pb::SymlinkRequest& r) {
-        return attr_reply(op.SymlinkUnsynced(r.parent(), r.name(), r.target(), r.cred()));
-      });
+      server, method::kSymlink, op, syncer,
+      [&op](const pb::SymlinkRequest& r) { return attr_reply(op.SymlinkUnsynced(r.parent(), r.name(), r.target(), r.cred())); },
+      [&op](const pb::SymlinkRequest& r) { return entry_reply(op, r.parent(), r.name(), r.cred()); });
   // An open only waits when it truncates.
   RegisterPbOn<pb::OpenRequest, pb::OpenReply>(
       server, method::kOpen, waiters,

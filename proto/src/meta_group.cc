@@ -1,5 +1,9 @@
 #include "zcfs/proto/meta_group.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
 namespace zcfs {
 
 Result<std::vector<HostPort>> parse_meta_servers(std::string_view list) {
@@ -18,6 +22,43 @@ Result<std::vector<HostPort>> parse_meta_servers(std::string_view list) {
 
 bool meta_failover_may_help(const Status& status) {
   return status.code() == Code::kUnavailable || status.code() == Code::kTimeout;
+}
+
+std::string epoch_trailer(uint64_t epoch) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    WireFormatLite::WriteUInt64(kEpochField, epoch, &coded);
+  }
+  return out;
+}
+
+uint64_t reply_epoch(std::string_view body) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(body.data()), static_cast<int>(body.size()));
+  uint64_t epoch = 0;
+  for (uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagFieldNumber(tag) == kEpochField &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      if (!in.ReadVarint64(&epoch)) return 0;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return 0;
+    }
+  }
+  return epoch;
+}
+
+Status MetaRotation::AcceptReply(const HostPort& server, std::string_view body) {
+  const uint64_t epoch = reply_epoch(body);
+  uint64_t newest = newest_epoch_.load();
+  while (epoch > newest && !newest_epoch_.compare_exchange_weak(newest, epoch)) {
+  }
+  if (epoch >= newest) return Status::Ok();
+  Failed(server);
+  return Error(Code::kUnavailable, "meta server " + server.ToString() + " answered for epoch " + std::to_string(epoch) +
+                                       ", older than " + std::to_string(newest) + ": it was deposed");
 }
 
 void MetaRotation::Failed(const HostPort& server) {
@@ -55,7 +96,13 @@ Task<Result<RpcResponse>> call_meta(asio::any_io_executor executor, MetaRotation
     call.timeout = timeout;
     reply = co_await connection->channel->Call(method, body, std::move(call));
     connection->channel->Close();
-    if (reply.ok() || !meta_failover_may_help(reply.status())) break;
+    if (reply.ok()) {
+      Status fresh = rotation.AcceptReply(connection->server, reply->body);
+      if (fresh.ok()) break;
+      reply = fresh;
+      continue;  // AcceptReply moved on to the next member
+    }
+    if (!meta_failover_may_help(reply.status())) break;
     rotation.Failed(connection->server);
   }
   co_return reply;

@@ -182,7 +182,9 @@ Task<RpcReply> RpcServer::Dispatch(RpcRequest& request) {
     if (!admitted.ok()) co_return RpcReply::FromStatus(std::move(admitted));
   }
   try {
-    co_return co_await it->second(request);
+    RpcReply reply = co_await it->second(request);
+    if (reply.status.ok()) reply.body += reply_trailer_;
+    co_return reply;
   } catch (const std::exception& e) {  // a handler must not take the server down
     co_return RpcReply::FromStatus(Error(Code::kInternal, std::string("handler failed: ") + e.what()));
   }

@@ -95,7 +95,8 @@ Task<Status> NodeRegistrar::RegisterOnce() {
   call.timeout = options_.rpc_timeout;
   auto channel = channel_;                       // Stop() may reset channel_ while the call is in flight
   const auto sent_at = ChainView::Clock::now();  // the lease runs from before the meta server saw the request
-  auto reply = co_await CallPb<pb::RegisterNodeReply>(*channel, method::kRegisterNode, request, std::move(call));
+  auto reply = co_await call_meta_on<pb::RegisterNodeReply>(*channel, *options_.meta, channel_server_,
+                                                            method::kRegisterNode, request, std::move(call));
   if (!reply.ok()) {
     // A member that is gone or refusing (a deposed primary, a standby): the next round calls the next.
     if (meta_failover_may_help(reply.status())) {
@@ -118,8 +119,8 @@ Task<Status> NodeRegistrar::FollowRouting(RpcChannel& channel, uint64_t version)
   if (version == options_.view->version()) co_return Status::Ok();
   CallOptions call;
   call.timeout = options_.rpc_timeout;
-  auto table =
-      co_await CallPb<pb::RoutingTable>(channel, method::kGetRouting, pb::GetRoutingRequest(), std::move(call));
+  auto table = co_await call_meta_on<pb::RoutingTable>(channel, *options_.meta, channel_server_, method::kGetRouting,
+                                                       pb::GetRoutingRequest(), std::move(call));
   if (!table.ok()) co_return table.status();
   options_.view->Update(std::move(table).value());
   co_return Status::Ok();

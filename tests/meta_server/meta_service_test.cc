@@ -90,6 +90,90 @@ TEST_F(MetaServiceTest, NamespaceCallsRoundTrip) {
   EXPECT_EQ(no_targets.status().code(), Code::kUnavailable);
 }
 
+// Mutations carrying an id, as the client library sends them: a resend (retry set) of one that
+// committed answers as the first try did instead of failing or running again; a resend of one that
+// never committed runs; the same name without an id, or under another id, still conflicts.
+TEST_F(MetaServiceTest, AResentMutationIsDoneOnce) {
+  uint64_t seq = 0;
+  auto numbered = [&seq](auto request, bool retry = false, uint64_t reuse = 0) {
+    request.mutable_mutation_id()->set_client(77);
+    request.mutable_mutation_id()->set_seq(reuse != 0 ? reuse : ++seq);
+    request.mutable_mutation_id()->set_retry(retry);
+    return request;
+  };
+  auto lookup = [&](const std::string& name) {
+    pb::LookupRequest r;
+    r.set_parent(kRootIno);
+    r.set_name(name);
+    return Call<pb::AttrReply>(method::kLookup, r);
+  };
+  pb::MkdirRequest mkdir;
+  mkdir.set_parent(kRootIno);
+  mkdir.set_name("d");
+  mkdir.set_mode(0755);
+  const pb::MkdirRequest first = numbered(mkdir);
+  auto made = Call<pb::AttrReply>(method::kMkdir, first);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  pb::MkdirRequest resend = first;
+  resend.mutable_mutation_id()->set_retry(true);
+  auto again = Call<pb::AttrReply>(method::kMkdir, resend);
+  ASSERT_TRUE(again.ok()) << "a resend of a committed mkdir: " << again.status().ToString();
+  EXPECT_EQ(again->attr().ino(), made->attr().ino());
+  EXPECT_EQ(Call<pb::AttrReply>(method::kMkdir, numbered(mkdir)).status().code(), Code::kAlreadyExists)
+      << "another mutation on the same name";
+  EXPECT_EQ(Call<pb::AttrReply>(method::kMkdir, mkdir).status().code(), Code::kAlreadyExists) << "no id";
+  mkdir.set_name("e");
+  EXPECT_TRUE(Call<pb::AttrReply>(method::kMkdir, numbered(mkdir, /*retry=*/true)).ok())
+      << "a resend whose first try never arrived runs";
+
+  pb::SymlinkRequest symlink;
+  symlink.set_parent(kRootIno);
+  symlink.set_name("s");
+  symlink.set_target("/d");
+  const pb::SymlinkRequest made_link = numbered(symlink);
+  auto link_attr = Call<pb::AttrReply>(method::kSymlink, made_link);
+  ASSERT_TRUE(link_attr.ok());
+  EXPECT_EQ(Call<pb::AttrReply>(method::kSymlink, numbered(symlink, true, made_link.mutation_id().seq()))->attr().ino(),
+            link_attr->attr().ino());
+  pb::LinkRequest hard;
+  hard.set_ino(link_attr->attr().ino());
+  hard.set_new_parent(kRootIno);
+  hard.set_new_name("s2");
+  const pb::LinkRequest linked = numbered(hard);
+  ASSERT_TRUE(Call<pb::AttrReply>(method::kLink, linked).ok());
+  auto link_again = Call<pb::AttrReply>(method::kLink, numbered(hard, true, linked.mutation_id().seq()));
+  ASSERT_TRUE(link_again.ok()) << link_again.status().ToString();
+  EXPECT_EQ(link_again->attr().nlink(), 2u) << "linked once";
+
+  // A resent rename does not move a directory made under the old name since.
+  pb::RenameRequest rename;
+  rename.set_parent(kRootIno);
+  rename.set_name("d");
+  rename.set_new_parent(kRootIno);
+  rename.set_new_name("d2");
+  const pb::RenameRequest renamed = numbered(rename);
+  ASSERT_TRUE(Call<pb::EmptyReply>(method::kRename, renamed).ok());
+  mkdir.set_name("d");
+  auto new_d = Call<pb::AttrReply>(method::kMkdir, numbered(mkdir));
+  ASSERT_TRUE(new_d.ok());
+  EXPECT_TRUE(Call<pb::EmptyReply>(method::kRename, numbered(rename, true, renamed.mutation_id().seq())).ok());
+  EXPECT_EQ(lookup("d")->attr().ino(), new_d->attr().ino()) << "the new d stayed";
+  EXPECT_EQ(lookup("d2")->attr().ino(), made->attr().ino());
+
+  pb::RemoveRequest remove;
+  remove.set_parent(kRootIno);
+  remove.set_name("s2");
+  const pb::RemoveRequest unlinked = numbered(remove);
+  ASSERT_TRUE(Call<pb::EmptyReply>(method::kUnlink, unlinked).ok());
+  EXPECT_TRUE(Call<pb::EmptyReply>(method::kUnlink, numbered(remove, true, unlinked.mutation_id().seq())).ok())
+      << "a resent unlink of a committed one is not ENOENT";
+  EXPECT_EQ(Call<pb::EmptyReply>(method::kUnlink, numbered(remove)).status().code(), Code::kNotFound);
+  remove.set_name("e");
+  const pb::RemoveRequest removed_dir = numbered(remove);
+  ASSERT_TRUE(Call<pb::EmptyReply>(method::kRmdir, removed_dir).ok());
+  EXPECT_TRUE(Call<pb::EmptyReply>(method::kRmdir, numbered(remove, true, removed_dir.mutation_id().seq())).ok());
+}
+
 TEST_F(MetaServiceTest, ClusterCallsAndFileLifecycle) {
   pb::RegisterNodeRequest reg;
   reg.set_address("127.0.0.1:9100");

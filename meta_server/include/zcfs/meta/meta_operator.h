@@ -187,6 +187,14 @@ class MetaOperator {
   // Makes every mutation committed before the call durable (one WAL sync shared by concurrent callers).
   Status Sync() { return store_.Sync(); }
 
+  // ---- mutation ids (meta_server/src/mutation_ids.h): a resent mutation is done once ----
+  // Whether mutation `id` was committed (within the ids' lifetime).
+  Result<bool> MutationCommitted(const pb::MutationId& id) const;
+  // Removes the ids past their lifetime; returns how many.
+  Result<size_t> SweepMutationIds();
+  // The wall clock the operator stamps inodes and mutation ids with (ns since the epoch).
+  int64_t WallNowNs() const { return Now(); }
+
  private:
   MetaOperator(KvStore& store, MetaOptions options);
   Status Bootstrap();
@@ -219,6 +227,8 @@ class MetaOperator {
   // so no client can open a file whose chunks are being cut. False when it is open.
   bool ClaimForReclaim(uint64_t ino);
 
+  // The store every mutation commits through: marks the batch of a mutation that carries an id.
+  std::unique_ptr<KvStore> marking_;
   KvStore& store_;
   MetaOptions options_;
   std::unique_ptr<NodeRegistry> registry_;

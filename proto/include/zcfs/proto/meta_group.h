@@ -26,6 +26,17 @@ Result<std::vector<HostPort>> parse_meta_servers(std::string_view list);
 // Whether another meta server of a group may take a call that failed with `status`.
 bool meta_failover_may_help(const Status& status);
 
+// Every successful reply of a meta server carries the epoch of its primary (0 without replication)
+// as field kEpochField of the reply message. The server appends it to each body (RpcServer::
+// SetReplyTrailer(epoch_trailer(e))), so no reply type declares it and each keeps it as an unknown
+// field. A caller that saw epoch E refuses a reply of an older one (MetaRotation::AcceptReply): it
+// comes from a primary deposed since, whose answer may be stale.
+inline constexpr uint32_t kEpochField = 2047;
+std::string epoch_trailer(uint64_t epoch);
+// The epoch stamped into a reply body: the last kEpochField (protobuf's rule), 0 when there is none
+// or the body does not parse.
+uint64_t reply_epoch(std::string_view body);
+
 // Which member to call now. Thread-safe.
 class MetaRotation {
  public:
@@ -38,10 +49,14 @@ class MetaRotation {
   const std::vector<HostPort>& servers() const { return servers_; }
   // "h1:p1,h2:p2", for messages.
   std::string ToString() const;
+  // The reply `body` from `server`, refused (kUnavailable, and the next member becomes current) when
+  // its epoch is older than one seen before; else its epoch is remembered as the newest.
+  Status AcceptReply(const HostPort& server, std::string_view body);
 
  private:
   const std::vector<HostPort> servers_;
   std::atomic<size_t> current_{0};
+  std::atomic<uint64_t> newest_epoch_{0};
 };
 
 // A connection to the current member or, when that one cannot be reached, to the next ones in turn:
@@ -52,6 +67,21 @@ struct MetaConnection {
 };
 Task<Result<MetaConnection>> connect_to_meta(asio::any_io_executor executor, MetaRotation& rotation,
                                              std::chrono::milliseconds timeout);
+
+// A typed call on a connection to meta server `server`; a reply of a deposed primary is refused
+// (MetaRotation::AcceptReply).
+template <typename Reply, typename Request>
+Task<Result<Reply>> call_meta_on(RpcChannel& channel, MetaRotation& rotation, const HostPort& server, uint16_t method,
+                                 const Request& request, CallOptions options) {
+  auto response = co_await channel.Call(method, request.SerializeAsString(), std::move(options));
+  if (!response.ok()) co_return response.status();
+  Status fresh = rotation.AcceptReply(server, response->body);
+  if (!fresh.ok()) co_return fresh;
+  Reply reply;
+  Status parsed = ParseMessage(reply, response->body, "reply");
+  if (!parsed.ok()) co_return parsed;
+  co_return reply;
+}
 
 // One call on a connection of its own (closed after it), to the current member and then, while the
 // failure is one another member may not have, to the next ones in turn: one round.

@@ -91,6 +91,9 @@ class RpcServer {
   // A check every request passes before its handler runs; an error is the reply (say, a meta server
   // that can no longer be sure it is the primary refuses everything). Before Listen().
   void SetAdmission(std::function<Status(uint16_t method)> admit) { admit_ = std::move(admit); }
+  // Bytes appended to the body of every successful reply (a meta server stamps its epoch into each
+  // protobuf reply: meta_group.h). Before Listen().
+  void SetReplyTrailer(std::string trailer) { reply_trailer_ = std::move(trailer); }
   // How replies are written (zerocopy threshold and policy); before Listen(). Counts go to
   // zerocopy_counters() unless `options` names its own.
   void SetWriterOptions(FrameWriterOptions options);
@@ -122,6 +125,7 @@ class RpcServer {
   std::map<uint16_t, RpcHandler> handlers_;
   PayloadOffsetFn payload_offset_;
   std::function<Status(uint16_t method)> admit_;
+  std::string reply_trailer_;
   FrameWriterOptions writer_options_{.zerocopy_threshold = kDefaultZerocopyThreshold,
                                      .counters = std::make_shared<ZerocopyCounters>()};
   tcp::acceptor acceptor_;
