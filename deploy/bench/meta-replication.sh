@@ -5,7 +5,8 @@
 #
 #   deploy/bench/meta-replication.sh [BUILD_DIR] [-- extra zcfs-bench meta flags]
 #
-# Default bench flags: --threads=16 --files=4000 --repeat=4 (docs/benchmarks.md). State lives in a
+# Default bench flags: --threads=16 --files=4000 --repeat=4 (docs/benchmarks.md). ZCFS_META_FLAGS adds
+# flags to every zcfs-meta (e.g. --threads=2); ZCFS_BENCH_KEEP=1 keeps the state and logs. State lives in a
 # temporary directory on the repository's disk (not tmpfs: O_DIRECT), removed at the end; every
 # process started is stopped, also on failure or Ctrl-C.
 set -euo pipefail
@@ -17,7 +18,7 @@ BUILD_DIR=${1:-$ROOT/build}
 BENCH_FLAGS=("$@")
 ((${#BENCH_FLAGS[@]})) || BENCH_FLAGS=(--threads=16 --files=4000 --repeat=4)
 BIN=$BUILD_DIR/bin
-for b in zcfs-meta zcfs-storage zcfs-bench; do [[ -x $BIN/$b ]] || { echo "no $BIN/$b: build first" >&2; exit 1; }; done
+for b in zcfs-meta zcfs-storage zcfs-bench zcfs; do [[ -x $BIN/$b ]] || { echo "no $BIN/$b: build first" >&2; exit 1; }; done
 command -v etcd >/dev/null || { echo "etcd is missing: deploy/install-deps.sh installs etcd-server" >&2; exit 1; }
 
 WORK=$(mktemp -d "$ROOT/.bench-meta.XXXXXX")
@@ -28,7 +29,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  rm -rf "$WORK"
+  if [[ -n ${ZCFS_BENCH_KEEP:-} ]]; then echo "state and logs kept in $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -49,9 +50,10 @@ wait_for() {  # description, test command...
   exit 1
 }
 
-storage_for() {  # name, meta list
+storage_for() {  # name, meta list: started, and its target serving in a chain
   spawn "$1" "$BIN/zcfs-storage" --meta="$2" --listen=127.0.0.1:0 --data-dir="$WORK/$1" --ready-file="$WORK/$1.ready"
   wait_for "$1" test -s "$WORK/$1.ready"
+  wait_for "a serving chain" bash -c "'$BIN/zcfs' --meta='$2' cluster status 2>/dev/null | grep -q :serving"
 }
 
 run_bench() {  # label, meta list
@@ -60,7 +62,8 @@ run_bench() {  # label, meta list
 }
 
 # One meta server.
-spawn single "$BIN/zcfs-meta" --listen=127.0.0.1:0 --data-dir="$WORK/single" --ready-file="$WORK/single.ready"
+read -r -a META_FLAGS <<<"${ZCFS_META_FLAGS:-}"
+spawn single "$BIN/zcfs-meta" "${META_FLAGS[@]}" --listen=127.0.0.1:0 --data-dir="$WORK/single" --ready-file="$WORK/single.ready"
 wait_for "the single meta server" test -s "$WORK/single.ready"
 SINGLE=$(cat "$WORK/single.ready")
 storage_for single-storage "$SINGLE"
@@ -76,7 +79,7 @@ GROUP=""
 for i in 0 1 2; do
   port=$(free_port)
   GROUP+="${GROUP:+,}127.0.0.1:$port"
-  spawn "meta$i" "$BIN/zcfs-meta" --etcd="http://127.0.0.1:$ETCD_PORT" --listen="127.0.0.1:$port" \
+  spawn "meta$i" "$BIN/zcfs-meta" "${META_FLAGS[@]}" --etcd="http://127.0.0.1:$ETCD_PORT" --listen="127.0.0.1:$port" \
     --data-dir="$WORK/meta$i" --ready-file="$WORK/meta$i.ready"
   if ((i == 0)); then wait_for "the first meta server to lead" test -s "$WORK/meta0.ready"; fi
 done
@@ -86,7 +89,7 @@ storage_for group-storage "$GROUP"
 wait_for "both standbys to be in sync" bash -c "(( \$(grep -c ': in sync' '$WORK/meta0.log') >= 2 ))"
 run_bench three-meta-servers "$GROUP"
 
-rate() { awk -v op="$2" '$1 == op { print $2 }' "$WORK/$1.out"; }
+rate() { awk -v op="$2" '$1 == op { for (i = 2; i <= NF; ++i) if ($i == "ops/s") print $(i - 1) }' "$WORK/$1.out"; }
 echo
 echo "== summary (ops/s)"
 printf '%-12s %16s %20s\n' phase "one meta server" "three (replicated)"

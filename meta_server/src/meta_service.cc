@@ -175,21 +175,23 @@ void MetaService::RegisterOn(RpcServer& server) {
   });
   RegisterPb<pb::StatFsRequest, pb::StatFsReply>(
       server, method::kStatFs, [&op](const pb::StatFsRequest&) -> Result<pb::StatFsReply> { return op.StatFs(); });
-  RegisterPb<pb::RegisterNodeRequest, pb::RegisterNodeReply>(
-      server, method::kRegisterNode, [&op](const pb::RegisterNodeRequest& r) { return op.RegisterNode(r); });
+  // The cluster manager's calls write the node registry and chains synchronously: with replication
+  // that waits for the standbys, whose pulls this server's I/O threads must go on answering meanwhile.
+  RegisterPbOn<pb::RegisterNodeRequest, pb::RegisterNodeReply>(
+      server, method::kRegisterNode, waiters, [&op](const pb::RegisterNodeRequest& r) { return op.RegisterNode(r); });
   RegisterPb<pb::GetRoutingRequest, pb::RoutingTable>(
       server, method::kGetRouting,
       [&op](const pb::GetRoutingRequest&) -> Result<pb::RoutingTable> { return op.GetRouting(); });
   RegisterPb<pb::ClusterStatusRequest, pb::ClusterStatusReply>(
       server, method::kClusterStatus,
       [&op](const pb::ClusterStatusRequest&) -> Result<pb::ClusterStatusReply> { return op.ClusterStatus(); });
-  RegisterPb<pb::SyncDoneRequest, pb::EmptyReply>(
-      server, method::kSyncDone, [&op](const pb::SyncDoneRequest& r) { return empty_reply(op.SyncDone(r)); });
-  RegisterPb<pb::TargetAdminRequest, pb::EmptyReply>(
-      server, method::kTargetAdmin, [&op](const pb::TargetAdminRequest& r) { return empty_reply(op.TargetAdmin(r)); });
-  RegisterPb<pb::MissingDataReport, pb::EmptyReply>(server, method::kReportMissingData, [&op](const pb::MissingDataReport& r) {
-    return empty_reply(op.ReportMissingData(r));
-  });
+  RegisterPbOn<pb::SyncDoneRequest, pb::EmptyReply>(
+      server, method::kSyncDone, waiters, [&op](const pb::SyncDoneRequest& r) { return empty_reply(op.SyncDone(r)); });
+  RegisterPbOn<pb::TargetAdminRequest, pb::EmptyReply>(server, method::kTargetAdmin, waiters,
+                                                       [&op](const pb::TargetAdminRequest& r) { return empty_reply(op.TargetAdmin(r)); });
+  RegisterPbOn<pb::MissingDataReport, pb::EmptyReply>(
+      server, method::kReportMissingData, waiters,
+      [&op](const pb::MissingDataReport& r) { return empty_reply(op.ReportMissingData(r)); });
 }
 
 }  // namespace zcfs::meta

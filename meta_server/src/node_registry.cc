@@ -130,7 +130,8 @@ std::vector<uint32_t> NodeRegistry::ChainChangesOf(const pb::RegisterNodeRequest
 
 Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeRequest& request) {
   RETURN_IF_ERROR(validate_request(request));
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);
+  std::unique_lock lock(mutex_);
   pb::RegisterNodeRequest record = request;
   Counters counters = counters_;
   RETURN_IF_ERROR(AssignIds(record, counters));
@@ -158,7 +159,7 @@ Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeReque
   for (uint32_t id : changed_chains) {
     batch.Put(Column::kSystem, keys::chain_key(id), chains.chains().at(id).SerializeAsString());
   }
-  if (!batch.empty()) RETURN_IF_ERROR(store_.Write(batch));
+  if (!batch.empty()) RETURN_IF_ERROR(Commit(lock, batch));
 
   // Committed: now the in-memory view may change.
   if (!is_new) {
@@ -183,14 +184,22 @@ Result<pb::RegisterNodeReply> NodeRegistry::Register(const pb::RegisterNodeReque
   return reply;
 }
 
-Status NodeRegistry::CommitChains(ChainTable chains, const std::vector<uint32_t>& changed, std::string_view why) {
+Status NodeRegistry::Commit(std::unique_lock<std::mutex>& lock, const WriteBatch& batch) {
+  lock.unlock();  // readers see the state before the batch until it is installed
+  Status written = store_.Write(batch);
+  lock.lock();
+  return written;
+}
+
+Status NodeRegistry::CommitChains(std::unique_lock<std::mutex>& lock, ChainTable chains,
+                                  const std::vector<uint32_t>& changed, std::string_view why) {
   if (changed.empty()) return Status::Ok();
   uint64_t version = counters_.routing_version + 1;
   WriteBatch batch;
   batch.Put(Column::kSystem, std::string(keys::kRoutingVersion), keys::be64(version));
   for (uint32_t id : changed)
     batch.Put(Column::kSystem, keys::chain_key(id), chains.chains().at(id).SerializeAsString());
-  RETURN_IF_ERROR(store_.Write(batch));
+  RETURN_IF_ERROR(Commit(lock, batch));
   counters_.routing_version = version;
   chains_ = std::move(chains);
   LOG_INFO << why << ": " << changed.size() << " chains changed; routing version " << version;
@@ -198,7 +207,8 @@ Status NodeRegistry::CommitChains(ChainTable chains, const std::vector<uint32_t>
 }
 
 Result<size_t> NodeRegistry::CheckLeases() {
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);
+  std::unique_lock lock(mutex_);
   int64_t now = monotonic_ns_();
   ChainTable chains = chains_;
   std::set<uint32_t> changed;
@@ -213,34 +223,36 @@ Result<size_t> NodeRegistry::CheckLeases() {
   if (lapsed.empty()) return size_t{0};
   std::string why = "node";
   for (uint32_t id : lapsed) why += " " + std::to_string(id);
-  RETURN_IF_ERROR(CommitChains(std::move(chains), {changed.begin(), changed.end()}, why + " missed its lease"));
+  RETURN_IF_ERROR(CommitChains(lock, std::move(chains), {changed.begin(), changed.end()}, why + " missed its lease"));
   down_nodes_.insert(lapsed.begin(), lapsed.end());
   return lapsed.size();
 }
 
 Status NodeRegistry::SyncDone(const pb::SyncDoneRequest& request) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);
+  std::unique_lock lock(mutex_);
   ChainTable chains = chains_;
   ASSIGN_OR_RETURN(auto changed, chains.SyncDone(request.chain_id(), request.chain_version(), request.target_id()));
-  return CommitChains(
-      std::move(chains), changed,
+  return CommitChains(lock, std::move(chains), changed,
       "target " + std::to_string(request.target_id()) + " resynced in chain " + std::to_string(request.chain_id()));
 }
 
 Status NodeRegistry::ReportMissingData(const pb::MissingDataReport& report) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);
+  std::unique_lock lock(mutex_);
   ChainTable chains = chains_;
   ASSIGN_OR_RETURN(auto changed, chains.MissingData(report.chain_id(), report.chain_version(), report.target_id()));
   const std::string chunk = std::to_string(report.inode()) + "." + std::to_string(report.chunk_index());
   LOG_WARN << "target " << report.target_id() << " lacks bytes [" << report.held_until() << ", "
            << report.found_until() << ") of chunk " << chunk << " that another replica of chain " << report.chain_id()
            << " holds: it lost data, and is resynced";
-  return CommitChains(std::move(chains), changed,
+  return CommitChains(lock, std::move(chains), changed,
                       "target " + std::to_string(report.target_id()) + " found lacking chunk " + chunk);
 }
 
 Status NodeRegistry::TargetAdmin(const pb::TargetAdminRequest& request) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard writing(write_mutex_);
+  std::unique_lock lock(mutex_);
   const uint32_t target = request.target_id();
   if (!target_owner_.contains(target)) return Error(Code::kNotFound, "no target " + std::to_string(target));
   ChainTable chains = chains_;
@@ -248,7 +260,7 @@ Status NodeRegistry::TargetAdmin(const pb::TargetAdminRequest& request) {
   if (request.drain()) {
     changed = chains.TargetDown(target);
     if (!changed.empty() || chains.IsOffline(target)) {
-      RETURN_IF_ERROR(CommitChains(std::move(chains), changed, "target " + std::to_string(target) + " drained"));
+      RETURN_IF_ERROR(CommitChains(lock, std::move(chains), changed, "target " + std::to_string(target) + " drained"));
       drained_.insert(target);
       return Status::Ok();
     }
@@ -258,7 +270,7 @@ Status NodeRegistry::TargetAdmin(const pb::TargetAdminRequest& request) {
   drained_.erase(target);
   if (chains.IsOffline(target) && Online(target_owner_.at(target), monotonic_ns_()))
     changed = chains.TargetBack(target);
-  return CommitChains(std::move(chains), changed, "target " + std::to_string(target) + " put back");
+  return CommitChains(lock, std::move(chains), changed, "target " + std::to_string(target) + " put back");
 }
 
 bool NodeRegistry::Online(uint32_t node_id, int64_t now) const {

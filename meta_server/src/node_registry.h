@@ -63,9 +63,14 @@ class NodeRegistry {
   Status AssignIds(pb::RegisterNodeRequest& record, Counters& counters) const;
   // The chain changes a registration of `record` makes (on `chains`, a copy of chains_).
   std::vector<uint32_t> ChainChangesOf(const pb::RegisterNodeRequest& record, ChainTable& chains) const;
+  // Writes `batch` (synced: with replication, acknowledged by the standbys) with mutex_ released,
+  // so that readers - every create asks for the writable chains - never wait for the disk or the
+  // standbys. The caller holds write_mutex_, so the state cannot change meanwhile.
+  Status Commit(std::unique_lock<std::mutex>& lock, const WriteBatch& batch);
   // Commits `chains` (a modified copy of chains_, `changed` naming what changed) with a routing
-  // version bump, then adopts it.
-  Status CommitChains(ChainTable chains, const std::vector<uint32_t>& changed, std::string_view why);
+  // version bump, then adopts it. Caller holds write_mutex_ and `lock` (on mutex_).
+  Status CommitChains(std::unique_lock<std::mutex>& lock, ChainTable chains, const std::vector<uint32_t>& changed,
+                      std::string_view why);
   bool Online(uint32_t node_id, int64_t now) const;
   // Every known target with its place (node, label). Caller holds mutex_.
   std::vector<TargetPlace> Places() const;
@@ -77,7 +82,8 @@ class NodeRegistry {
   const std::chrono::nanoseconds timeout_;
   const std::function<int64_t()> monotonic_ns_;
 
-  mutable std::mutex mutex_;
+  std::mutex write_mutex_;   // serializes changes, held across their commit (see Commit)
+  mutable std::mutex mutex_;  // guards the state below; never held across a commit
   Counters counters_;
   ChainTable chains_;
   std::map<uint32_t, pb::RegisterNodeRequest> nodes_;  // by node id, ids filled in

@@ -19,7 +19,8 @@ namespace zcfs::meta {
 
 class MetaService {
  public:
-  // `waiting_threads`: how many truncations can wait for the storage servers at once.
+  // `waiting_threads`: how many calls can wait at once (truncations for the storage servers, the
+  // cluster manager's synced writes for the standbys).
   explicit MetaService(MetaOperator& op, int waiting_threads = 8)
       : op_(op), waiters_(waiting_threads), syncer_([&op] { return op.Sync(); }) {}
   ~MetaService() { Stop(); }
