@@ -95,7 +95,11 @@ Status ClientImpl::Start() {
   RETURN_IF_ERROR(transport_status_);
   ASSIGN_OR_RETURN(auto servers, parse_meta_servers(options_.meta_address));
   meta_servers_ = std::make_unique<MetaServers>(std::move(servers), options_.connect_timeout, options_.failover_timeout);
-  return run_blocking(io_.executor(), RefreshRouting());
+  // The first table on the blocking path, which waits out a failover in progress (MetaServers::Call);
+  // later refreshes ask each member once, as their callers retry.
+  ASSIGN_OR_RETURN(pb::RoutingTable table, MetaCall<pb::RoutingTable>(method::kGetRouting, pb::GetRoutingRequest()));
+  routing_.Update(table);
+  return Status::Ok();
 }
 
 pb::Credentials ClientImpl::credentials(const std::optional<Credentials>& caller) const {

@@ -286,6 +286,23 @@ TEST_F(MetaGroupTest, AMutationResentToTheNewPrimaryIsDoneOnce) {
   EXPECT_EQ(call(now, mkdir).status().code(), Code::kAlreadyExists);
 }
 
+// A client (the CLI, a bench, a mount) started while the primary is dead and no successor is
+// elected yet waits for the new primary instead of failing.
+TEST_F(MetaGroupTest, AClientStartedDuringAFailoverWaitsForTheNewPrimary) {
+  ASSERT_TRUE(client_->MakeDirs("/kept").ok());
+  const int old = Primary();
+  ASSERT_GE(old, 0);
+  metas_[old].Signal(SIGKILL);
+  (void)metas_[old].Wait(10s);
+  ClientOptions options;
+  options.meta_address.clear();
+  for (const auto& a : addresses_) options.meta_address += (options.meta_address.empty() ? "" : ",") + a;
+  auto client = Client::Connect(options);
+  ASSERT_TRUE(client.ok()) << client.status().ToString() << "\n" << Logs();
+  EXPECT_TRUE((*client)->Stat("/kept").ok());
+  EXPECT_NE(Primary(), old);
+}
+
 // A primary frozen past its etcd lease is replaced; when it resumes it refuses calls and exits.
 // Restarted, it rejoins as a standby and catches up.
 TEST_F(MetaGroupTest, AFrozenPrimaryIsFencedAndRejoinsAsAStandby) {
