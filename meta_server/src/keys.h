@@ -14,6 +14,9 @@
 //                                          to be removed from the storage servers (its inode stays)
 //             "repl_position"           -> BE64(seq) + BE64(epoch): the last replicated batch applied
 //                                          (replication_log.h), written in the same batch
+//             "mutation/" + BE32(minute) + BE64(client) + BE64(seq)
+//                                       -> "" : a namespace mutation with this id committed in this
+//                                          minute (mutation_ids.h), written in the mutation's batch
 // Thread-safe (pure functions).
 #pragma once
 
@@ -35,6 +38,7 @@ inline constexpr std::string_view kNodePrefix = "node/";
 inline constexpr std::string_view kChainPrefix = "chain/";
 inline constexpr std::string_view kOrphanPrefix = "orphan/";
 inline constexpr std::string_view kReplPosition = "repl_position";
+inline constexpr std::string_view kMutationPrefix = "mutation/";
 
 std::string be64(uint64_t v);
 std::string be32(uint32_t v);

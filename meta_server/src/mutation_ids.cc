@@ -7,14 +7,14 @@
 namespace zcfs::meta {
 namespace {
 
-constexpr std::string_view kPrefix = "mutation/";
 constexpr int64_t kMinuteNs = 60'000'000'000;
 constexpr size_t kSweepPage = 4096;
 
 int64_t minute_of(int64_t ns) { return ns / kMinuteNs; }
 
 std::string marker_key(int64_t minute, const pb::MutationId& id) {
-  return std::string(kPrefix) + keys::be32(static_cast<uint32_t>(minute)) + keys::be64(id.client()) + keys::be64(id.seq());
+  return std::string(keys::kMutationPrefix) + keys::be32(static_cast<uint32_t>(minute)) + keys::be64(id.client()) +
+         keys::be64(id.seq());
 }
 
 // The thread's open scope: the key its batch is to carry, until a batch carried it.
@@ -41,11 +41,11 @@ Result<bool> mutation_committed(const KvStore& store, const pb::MutationId& id, 
 
 Result<size_t> sweep_mutation_ids(KvStore& store, int64_t now_ns) {
   // Keys sort by minute first: everything before the first key of the oldest live minute goes.
-  const std::string live_from = std::string(kPrefix) +
+  const std::string live_from = std::string(keys::kMutationPrefix) +
                                 keys::be32(static_cast<uint32_t>(minute_of(now_ns) - kMutationIdLifetime.count()));
   size_t removed = 0;
   for (;;) {
-    ASSIGN_OR_RETURN(auto page, store.Scan(Column::kSystem, kPrefix, "", kSweepPage));
+    ASSIGN_OR_RETURN(auto page, store.Scan(Column::kSystem, keys::kMutationPrefix, "", kSweepPage));
     WriteBatch batch;
     for (const auto& [key, value] : page) {
       if (key >= live_from) break;
