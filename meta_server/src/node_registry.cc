@@ -67,6 +67,13 @@ Status NodeRegistry::Load() {
 }
 
 Status NodeRegistry::AssignIds(pb::RegisterNodeRequest& record, Counters& counters) const {
+  if (record.node_id() == 0 && record.incarnation() != 0) {
+    // The same process asking again because it never got the reply (a timeout, a meta failover):
+    // it keeps the node it was given, instead of becoming a second node with the same disks.
+    for (const auto& [id, node] : nodes_) {
+      if (node.incarnation() == record.incarnation()) record.set_node_id(id);
+    }
+  }
   if (record.node_id() == 0) {
     record.set_node_id(static_cast<uint32_t>(counters.next_node_id++));
   } else if (record.node_id() >= counters.next_node_id) {

@@ -69,6 +69,21 @@ TYPED_TEST(ClusterTest, RegisterAssignsIdsAndBuildsRouting) {
   EXPECT_EQ(table.targets(2).used_bytes(), 1u << 20);
 }
 
+// A storage process whose first registration reply was lost asks again with node id 0 and the same
+// incarnation: it gets the node and targets it was given, not a second node. Another process (a new
+// incarnation) on a wiped node is a new node.
+TYPED_TEST(ClusterTest, ARegistrationAskedAgainByTheSameProcessKeepsItsNode) {
+  pb::RegisterNodeRequest request = NodeRequest(0, "10.0.0.1:9000", {{0, "/a"}});
+  request.set_incarnation(77);
+  auto first = this->MustRegister(request);
+  auto again = this->MustRegister(request);
+  EXPECT_EQ(again.node_id(), first.node_id());
+  EXPECT_EQ(again.target_ids(0), first.target_ids(0));
+  EXPECT_EQ(this->op().GetRouting().nodes_size(), 1);
+  request.set_incarnation(78);
+  EXPECT_NE(this->MustRegister(request).node_id(), first.node_id());
+}
+
 TYPED_TEST(ClusterTest, RoutingVersionBumpRules) {
   this->MustRegister(NodeRequest(0, "10.0.0.1:9000", {{0, "/a"}}));
   uint64_t v = this->Version();
