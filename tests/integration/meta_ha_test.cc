@@ -90,12 +90,16 @@ class MetaGroupTest : public ::testing::Test {
       if (i == 0) ASSERT_TRUE(eventually([&] { return Primary() == 0; }, 20s)) << Logs();  // the first one leads
     }
     ASSERT_TRUE(eventually([&] { return InSync().size() == kMetas; }, 20s)) << Logs();
-    ClientOptions options;
-    options.meta_address.clear();
-    for (const auto& a : addresses_) options.meta_address += (options.meta_address.empty() ? "" : ",") + a;
-    auto client = Client::Connect(options);
+    auto client = Client::Connect(ClientOptions{.meta_address = Group()});
     ASSERT_TRUE(client.ok()) << client.status().ToString() << "\n" << Logs();
     client_ = std::move(*client);
+  }
+
+  // Every member's address, as clients, storage servers and mounts take them: "h1:p1,h2:p2,h3:p3".
+  std::string Group() const {
+    std::string group;
+    for (const auto& a : addresses_) group += (group.empty() ? "" : ",") + a;
+    return group;
   }
 
   void TearDown() override {
@@ -294,10 +298,7 @@ TEST_F(MetaGroupTest, AClientStartedDuringAFailoverWaitsForTheNewPrimary) {
   ASSERT_GE(old, 0);
   metas_[old].Signal(SIGKILL);
   (void)metas_[old].Wait(10s);
-  ClientOptions options;
-  options.meta_address.clear();
-  for (const auto& a : addresses_) options.meta_address += (options.meta_address.empty() ? "" : ",") + a;
-  auto client = Client::Connect(options);
+  auto client = Client::Connect(ClientOptions{.meta_address = Group()});
   ASSERT_TRUE(client.ok()) << client.status().ToString() << "\n" << Logs();
   EXPECT_TRUE((*client)->Stat("/kept").ok());
   EXPECT_NE(Primary(), old);
@@ -495,9 +496,7 @@ std::string read_whole(const std::string& path) {
 // servers' heartbeats and the mount follow the new primary; the reader sees no error and every byte
 // is right, before, during and after.
 TEST_F(MetaGroupTest, AMountReadingAndListingAcrossAFailoverSeesNoError) {
-  std::string group;
-  for (const auto& a : addresses_) group += (group.empty() ? "" : ",") + a;
-  testing::LocalCluster cluster("meta-group-mount", {.storage_servers = 2, .meta_group = group});
+  testing::LocalCluster cluster("meta-group-mount", {.storage_servers = 2, .meta_group = Group()});
   Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster.logs();
   auto mounted = cluster.Mount();
