@@ -87,14 +87,21 @@ class MetaGroupTest : public ::testing::Test {
     for (int i = 0; i < kMetas; ++i) {
       StartMeta(i);
       ASSERT_FALSE(HasFatalFailure());
-      if (i == 0) ASSERT_TRUE(eventually([&] { return Primary() == 0; }, 20s)) << Logs();  // the first one leads
+      if (i == 0) {  // the first one leads
+        ASSERT_TRUE(eventually([&] { return Primary() == 0; }, 20s)) << Logs();
+      }
     }
     ASSERT_TRUE(eventually([&] { return InSync().size() == kMetas; }, 20s)) << Logs();
-    auto client = Client::Connect(ClientOptions{.meta_address = Group()});
+    auto client = Client::Connect(GroupClientOptions());
     ASSERT_TRUE(client.ok()) << client.status().ToString() << "\n" << Logs();
     client_ = std::move(*client);
   }
 
+  ClientOptions GroupClientOptions() const {
+    ClientOptions options;
+    options.meta_address = Group();
+    return options;
+  }
   // Every member's address, as clients, storage servers and mounts take them: "h1:p1,h2:p2,h3:p3".
   std::string Group() const {
     std::string group;
@@ -298,7 +305,7 @@ TEST_F(MetaGroupTest, AClientStartedDuringAFailoverWaitsForTheNewPrimary) {
   ASSERT_GE(old, 0);
   metas_[old].Signal(SIGKILL);
   (void)metas_[old].Wait(10s);
-  auto client = Client::Connect(ClientOptions{.meta_address = Group()});
+  auto client = Client::Connect(GroupClientOptions());
   ASSERT_TRUE(client.ok()) << client.status().ToString() << "\n" << Logs();
   EXPECT_TRUE((*client)->Stat("/kept").ok());
   EXPECT_NE(Primary(), old);
@@ -440,7 +447,9 @@ TEST_F(MetaGroupTest, ABackupTakenUnderLoadRestoresTheNamespace) {
   ASSERT_TRUE(meta.ok());
   auto address = testing::wait_for_file(restored + "/ready", 20s);
   ASSERT_TRUE(address.ok()) << testing::read_text_file(restored + ".log");
-  auto client = Client::Connect(ClientOptions{.meta_address = *address});
+  ClientOptions restored_options;
+  restored_options.meta_address = *address;
+  auto client = Client::Connect(restored_options);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   for (const auto& path : acknowledged_before) EXPECT_TRUE((*client)->Stat(path).ok()) << path;
   meta->Signal(SIGTERM);
@@ -496,7 +505,10 @@ std::string read_whole(const std::string& path) {
 // servers' heartbeats and the mount follow the new primary; the reader sees no error and every byte
 // is right, before, during and after.
 TEST_F(MetaGroupTest, AMountReadingAndListingAcrossAFailoverSeesNoError) {
-  testing::LocalCluster cluster("meta-group-mount", {.storage_servers = 2, .meta_group = Group()});
+  testing::ClusterOptions storage_and_mount;
+  storage_and_mount.storage_servers = 2;
+  storage_and_mount.meta_group = Group();
+  testing::LocalCluster cluster("meta-group-mount", storage_and_mount);
   Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started.ToString() << "\n" << cluster.logs();
   auto mounted = cluster.Mount();
